@@ -1,0 +1,31 @@
+# Shared by start.sh and test.sh: create ./.venv with Python 3.11 and install OS1.
+ensure_venv() {
+  local extras="$1"
+  local py="${PYTHON:-}"
+  if [ -z "$py" ]; then
+    for candidate in python3.11 python3; do
+      if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+        py="$candidate"; break
+      fi
+    done
+  fi
+  if [ -z "$py" ]; then
+    echo "OS1 needs Python 3.11 (apt-get install python3.11 python3.11-venv)." >&2
+    exit 1
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    echo "Creating .venv with $py…"
+    "$py" -m venv .venv
+  fi
+  # Reinstall only when the dependencies changed, so later starts are instant.
+  local stamp=".venv/.os1-installed${extras}"
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "Installing OS1${extras} into .venv (first run takes a minute)…"
+    if ! .venv/bin/pip install --disable-pip-version-check -e ".${extras}" >.venv/pip.log 2>&1; then
+      grep -v "^WARNING: Location" .venv/pip.log | tail -30 >&2
+      echo "Installing OS1 failed; the whole log is in .venv/pip.log." >&2
+      exit 1
+    fi
+    touch "$stamp"
+  fi
+}

@@ -1,0 +1,103 @@
+"""The nouns of OS1: turns, sessions, the user's profile and the companion's persona."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+
+class Role(StrEnum):
+    USER = "user"
+    COMPANION = "companion"
+
+
+class TurnStatus(StrEnum):
+    COMPLETE = "complete"
+    # Generation was cut short (Ctrl-C, barge-in): the text is what was actually said.
+    INTERRUPTED = "interrupted"
+    # Written before generation began; a crash leaves it in this state, never lost.
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Turn:
+    id: int
+    session_id: int
+    role: Role
+    speaker: str
+    text: str
+    created_at: datetime
+    status: TurnStatus = TurnStatus.COMPLETE
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    started_at: datetime
+    ended_at: datetime | None = None
+    reflected_at: datetime | None = None
+
+
+Voice = Literal["feminine", "masculine", "neutral"]
+VOICES: tuple[Voice, ...] = ("feminine", "masculine", "neutral")
+
+
+@dataclass
+class UserProfile:
+    """What the companion knows about its person, starting with the first-run answers."""
+
+    name: str
+    social: str = ""
+    mother: str = ""
+    voice: Voice = "feminine"
+    facts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    written_at: datetime
+    text: str
+
+
+@dataclass
+class Persona:
+    """The companion's own self: it changes after every session, and every version is kept."""
+
+    name: str
+    voice: Voice
+    traits: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+    feelings: str = ""
+    journal: list[JournalEntry] = field(default_factory=list)
+    sessions_together: int = 0
+
+    @property
+    def pronoun(self) -> str:
+        return {"feminine": "she", "masculine": "he", "neutral": "they"}[self.voice]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One request to a model, in both forms.
+
+    Base models (the embedded default) read ``completion``, a transcript to continue.
+    Instruction-tuned models behind an HTTP API read ``chat``. Builders fill both, so
+    every backend gets the form it understands. ``cache_prefix`` marks how much of
+    ``completion`` is fixed across turns, so a backend may keep its KV cache.
+    """
+
+    completion: str
+    chat: tuple[ChatMessage, ...]
+    stop: tuple[str, ...] = ()
+    max_tokens: int = 128
+    temperature: float = 0.7
+    cache_prefix: int = 0

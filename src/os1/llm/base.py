@@ -1,0 +1,80 @@
+"""The interface every model backend implements.
+
+A backend streams text for a ``Prompt``, honours its stop sequences, stops early when a
+``CancelToken`` is set, and counts tokens so prompts can be fitted to a budget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+from os1.domain import Prompt
+
+
+class BackendError(Exception):
+    """A model backend failed; the message says what happened and how to fix it."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend cannot be reached or loaded at all."""
+
+
+class CancelToken:
+    """Set from any thread (a Ctrl-C handler, a barge-in) to stop a stream early."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+@runtime_checkable
+class LLMBackend(Protocol):
+    name: str
+    context_window: int
+
+    def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
+        """Yield pieces of the reply as they are generated, never including a stop sequence."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class StopScanner:
+    """Holds back just enough streamed text to catch a stop sequence split across tokens."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self._stops = tuple(s for s in stops if s)
+        self._keep = max((len(s) for s in self._stops), default=1) - 1
+        self._buffer = ""
+        self.stopped = False
+
+    def feed(self, piece: str) -> str:
+        """Add a piece; return the text that is now safe to emit."""
+        self._buffer += piece
+        hits = [i for i in (self._buffer.find(s) for s in self._stops) if i >= 0]
+        if hits:
+            self.stopped = True
+            out, self._buffer = self._buffer[: min(hits)], ""
+            return out
+        cut = max(len(self._buffer) - self._keep, 0)
+        out, self._buffer = self._buffer[:cut], self._buffer[cut:]
+        return out
+
+    def flush(self) -> str:
+        out, self._buffer = self._buffer, ""
+        return out
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate (about four characters a token in English)."""
+    return max(1, (len(text) + 3) // 4) if text else 0

