@@ -82,12 +82,15 @@ def setup(
 def _stream(reply: Reply, name: str, out: Any) -> None:
     """Print the reply as it comes; the name appears with the first word, not before."""
     started = False
-    for piece in reply:
-        if not started:
-            out.write(f"{name}: ")
-            started = True
-        out.write(piece)
-        out.flush()
+    try:
+        for piece in reply:
+            if not started:
+                out.write(f"{name}: ")
+                started = True
+            out.write(piece)
+            out.flush()
+    finally:
+        reply.close()  # a Ctrl-C while printing still stores what was said
     if not started:
         out.write(f"{name}: …")
     out.write("\n")

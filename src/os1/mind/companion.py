@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,8 +46,19 @@ class Reply:
         self.first_token_s: float | None = None
         self._companion = companion
         self._started = time.perf_counter()
+        self._pieces: Generator[str, None, None] | None = None
 
     def __iter__(self) -> Iterator[str]:
+        if self._pieces is None:
+            self._pieces = self._generate()
+        return self._pieces
+
+    def close(self) -> None:
+        """Stop generating and store what was said; safe to call at any time."""
+        if self._pieces is not None:
+            self._pieces.close()
+
+    def _generate(self) -> Generator[str, None, None]:
         companion = self._companion
         prompt = companion.prompt_for(self.user_turn)
         self.status = TurnStatus.FAILED

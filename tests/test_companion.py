@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from os1.domain import Persona, Prompt, Role, TurnStatus, UserProfile
+from os1.llm.base import CancelToken, estimate_tokens
+from os1.llm.scripted import ScriptedBackend
+from os1.memory.retrieval import KeywordRetriever
+from os1.memory.store import SQLiteStore
+from os1.mind.companion import ChatOptions, Companion, EmptyMessage, NotSetUp
+from os1.mind.prompting import Budget, PromptBuilder
+
+
+def make(store: SQLiteStore, backend: ScriptedBackend, **options: object) -> Companion:
+    store.save_profile(UserProfile(name="Theodore"))
+    store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
+    builder = PromptBuilder(Budget(2048, 64), estimate_tokens)
+    return Companion(store, backend, KeywordRetriever(store), builder, ChatOptions(**options))  # type: ignore[arg-type]
+
+
+def test_not_set_up_is_explained(store: SQLiteStore) -> None:
+    builder = PromptBuilder(Budget(2048, 64), estimate_tokens)
+    with pytest.raises(NotSetUp, match="os1 setup"):
+        Companion(store, ScriptedBackend(), KeywordRetriever(store), builder)
+
+
+def test_user_turn_is_stored_before_generation_starts(store: SQLiteStore) -> None:
+    seen: list[list[str]] = []
+
+    class Watching(ScriptedBackend):
+        def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
+            seen.append([t.text for t in store.turns()])
+            yield from super().stream(prompt, cancel)
+
+    companion = make(store, Watching(["Of course."]))
+    reply = companion.respond("Remember my sister's name is Ann")
+    assert [t.text for t in store.turns()] == ["Remember my sister's name is Ann"]
+    assert "".join(reply) == "Of course."
+    assert seen == [["Remember my sister's name is Ann"]]
+    assert [(t.role, t.status) for t in store.turns()] == [
+        (Role.USER, TurnStatus.COMPLETE),
+        (Role.COMPANION, TurnStatus.COMPLETE),
+    ]
+
+
+def test_cancelled_reply_stores_only_what_was_said(store: SQLiteStore) -> None:
+    companion = make(store, ScriptedBackend(["one two three four five six seven eight nine"]))
+    reply = companion.respond("Talk to me")
+    heard = ""
+    for piece in reply:
+        heard += piece
+        reply.cancel.cancel()
+    assert reply.status is TurnStatus.INTERRUPTED
+    last = store.recent_turns(1)[0]
+    assert (last.text, last.status) == (heard.strip(), TurnStatus.INTERRUPTED)
+    assert "nine" not in last.text
+
+
+def test_ctrl_c_mid_reply_keeps_partial_reply(store: SQLiteStore) -> None:
+    companion = make(store, ScriptedBackend(["one two three four five six seven eight nine"]))
+    reply = companion.respond("Talk to me")
+    heard = ""
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            for piece in reply:
+                heard += piece
+                raise KeyboardInterrupt
+        finally:
+            reply.close()
+    last = store.recent_turns(1)[0]
+    assert last.status is TurnStatus.INTERRUPTED
+    assert last.text == heard.strip() and "nine" not in last.text
+
+
+def test_empty_message_is_refused_and_nothing_stored(store: SQLiteStore) -> None:
+    companion = make(store, ScriptedBackend())
+    with pytest.raises(EmptyMessage):
+        companion.respond("   \n ")
+    assert store.turns() == []
+
+
+def test_earlier_turns_are_in_the_prompt(store: SQLiteStore) -> None:
+    backend = ScriptedBackend(["Nice to meet you.", "Your sister is Ann."])
+    companion = make(store, backend)
+    list(companion.respond("My sister is Ann"))
+    list(companion.respond("Who is my sister?"))
+    assert (
+        "Theodore: My sister is Ann\nSamantha: Nice to meet you." in backend.prompts[1].completion
+    )
+
+
+def test_silence_starts_a_new_session_and_memories_cross_sessions(store: SQLiteStore) -> None:
+    backend = ScriptedBackend(["Noted."])
+    companion = make(store, backend, session_gap=timedelta(seconds=0))
+    list(companion.respond("My sister Ann moved to Paris"))
+    list(companion.respond("Where does Ann live now?"))
+    sessions = store.sessions()
+    assert len(sessions) == 2 and sessions[0].ended_at is not None
+    # The earlier session is recalled as a memory, not as recent history.
+    assert "remembers" in backend.prompts[1].completion
+    assert "Ann moved to Paris" in backend.prompts[1].completion
+
+
+def test_reflection_grows_the_persona_and_keeps_versions(store: SQLiteStore) -> None:
+    backend = ScriptedBackend(["That sounds lovely.", "happy to hear about the hiking trip."])
+    companion = make(store, backend)
+    list(companion.respond("I went hiking with Amy. The hiking was lovely, haha"))
+    companion.end_session()
+    grown = companion.reflect_pending()
+    assert len(grown) == 1
+    persona = grown[0]
+    assert persona.sessions_together == 1
+    assert "hiking" in persona.interests
+    assert "funny" in persona.traits
+    assert persona.journal[-1].text.startswith("Today Theodore and I talked about hiking")
+    assert "I felt happy to hear" in persona.journal[-1].text
+    assert len(store.persona_history()) == 2
+    assert companion.reflect_pending() == []  # each session is reflected on once
+
+
+def test_killed_process_loses_no_user_turn(home: Path) -> None:
+    script = textwrap.dedent(
+        """
+        from os1.config import load
+        from os1.domain import Persona, UserProfile
+        from os1.llm.base import estimate_tokens
+        from os1.llm.scripted import ScriptedBackend
+        from os1.memory.retrieval import KeywordRetriever
+        from os1.memory.store import SQLiteStore
+        from os1.mind.companion import Companion
+        from os1.mind.prompting import Budget, PromptBuilder
+
+        store = SQLiteStore(load().db_path)
+        store.save_profile(UserProfile(name="Theodore"))
+        store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
+        backend = ScriptedBackend(["a long reply " * 50], token_delay_s=0.2)
+        builder = PromptBuilder(Budget(2048, 200), estimate_tokens)
+        companion = Companion(store, backend, KeywordRetriever(store), builder)
+        for piece in companion.respond("Please remember: the papers are unsigned"):
+            print("streaming", flush=True)
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "streaming"
+    proc.kill()
+    proc.wait()
+    store = SQLiteStore(home / "os1.db")
+    texts = [t.text for t in store.turns()]
+    store.close()
+    assert texts == ["Please remember: the papers are unsigned"]

@@ -1,0 +1,108 @@
+"""The real embedded model (Gemma 3 270M through llama.cpp), end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from os1.domain import Prompt
+from os1.llm.base import BackendUnavailable, CancelToken
+from os1.llm.embedded import BUNDLED_MODEL_FILE, EmbeddedBackend
+
+pytestmark = pytest.mark.integration
+
+PREFIX = (
+    "Samantha is an AI companion with a mind of her own, talking with Theodore. Samantha is "
+    "warm and curious, and speaks in short, natural sentences.\n\n"
+)
+
+
+def transcript(*lines: str) -> Prompt:
+    text = PREFIX + "".join(f"{line}\n" for line in lines) + "Samantha:"
+    return Prompt(completion=text, chat=(), stop=("\n", "Theodore:"), max_tokens=40)
+
+
+def test_streams_a_reply_and_stops_at_the_turn_boundary(embedded: EmbeddedBackend) -> None:
+    pieces = list(embedded.stream(transcript("Theodore: Hi! What's your name?")))
+    reply = "".join(pieces)
+    assert reply.strip(), "the model said nothing"
+    assert "\n" not in reply and "Theodore:" not in reply
+
+
+def test_second_turn_reuses_the_cached_prefix(embedded: EmbeddedBackend) -> None:
+    first = transcript("Theodore: Hi there.")
+    reply = "".join(embedded.stream(first))
+    second = transcript("Theodore: Hi there.", f"Samantha:{reply}", "Theodore: How are you?")
+    list(embedded.stream(second))
+    prefix_tokens = embedded.count_tokens(first.completion)
+    assert embedded.last_reused_tokens >= prefix_tokens - 2
+
+
+def test_cancellation_stops_generation(embedded: EmbeddedBackend) -> None:
+    cancel = CancelToken()
+    prompt = Prompt(
+        completion=PREFIX + "Theodore: Tell me a long story.\nSamantha:", chat=(), max_tokens=200
+    )
+    pieces = []
+    for piece in embedded.stream(prompt, cancel):
+        pieces.append(piece)
+        if len(pieces) == 3:
+            cancel.cancel()
+    assert len(pieces) == 3
+
+
+def test_count_tokens_uses_the_real_tokenizer(embedded: EmbeddedBackend) -> None:
+    assert embedded.count_tokens("Hello") == 1
+    assert 5 < embedded.count_tokens("The quick brown fox jumps over the lazy dog") < 15
+
+
+def test_a_file_that_is_not_a_model_is_explained(tmp_path: Path) -> None:
+    bogus = tmp_path / "broken.gguf"
+    bogus.write_bytes(b"GGUF" + b"\0" * 100)
+    with pytest.raises(BackendUnavailable, match="could not be loaded"):
+        EmbeddedBackend(bogus)
+    with pytest.raises(BackendUnavailable, match="does not exist"):
+        EmbeddedBackend(tmp_path / "missing.gguf")
+
+
+def _os1(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}
+    env.update(OS1_HOME=str(home), OS1_MODEL_BACKEND="embedded")
+    return subprocess.run(
+        [sys.executable, "-m", "os1", *args], env=env, capture_output=True, text=True, timeout=240
+    )
+
+
+def test_first_run_then_ask_then_stored_turn(tmp_path: Path, model_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    os.link(model_path, home / "models" / BUNDLED_MODEL_FILE)  # skip re-assembling 250 MB
+
+    setup = _os1(home, "setup", "--yes", "--name", "Theodore", "--voice", "feminine")
+    assert setup.returncode == 0, setup.stderr
+    persona = json.loads(_os1(home, "persona", "show", "--json").stdout)
+    name = persona["name"]
+    assert name[0].isupper() and name != "Theodore"
+    assert f"{name}: Hi Theodore. My name is {name}." in setup.stdout
+
+    asked = _os1(home, "ask", "Hello, who are you?")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith(f"{name}: ")
+    reply = asked.stdout.removeprefix(f"{name}: ").strip()
+    assert reply
+
+    turns = json.loads(_os1(home, "history", "--json").stdout)
+    assert [t["text"] for t in turns[-2:]] == ["Hello, who are you?", reply]
+    assert [t["role"] for t in turns[-2:]] == ["user", "companion"]
+    assert turns[-1]["session_id"] == turns[-2]["session_id"]
+
+    slept = _os1(home, "sleep")
+    assert slept.returncode == 0, slept.stderr
+    history = json.loads(_os1(home, "persona", "history", "--json").stdout)
+    assert len(history) == 2
+    assert history[-1]["persona"]["journal"][-1]["text"].startswith("Today Theodore and I")

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from os1.domain import Persona, Role, TurnStatus, UserProfile
+from os1.memory.store import SQLiteStore, StoreBusy, StoreError
+
+
+def test_database_is_in_wal_mode(store: SQLiteStore) -> None:
+    import sqlite3
+
+    with sqlite3.connect(store.path) as other:
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_turns_keep_order_time_session_and_status(store: SQLiteStore) -> None:
+    session = store.start_session()
+    first = store.add_turn(session.id, Role.USER, "Theodore", "Hello")
+    second = store.add_turn(session.id, Role.COMPANION, "Samantha", "Hi", TurnStatus.INTERRUPTED)
+    turns = store.turns(session.id)
+    assert [t.id for t in turns] == [first.id, second.id]
+    assert turns[1].status is TurnStatus.INTERRUPTED
+    assert turns[0].created_at <= turns[1].created_at
+    assert store.recent_turns(1) == [turns[1]]
+
+
+def test_sessions_open_close_and_expire(store: SQLiteStore) -> None:
+    session = store.start_session()
+    store.add_turn(session.id, Role.USER, "Theodore", "Hello")
+    assert store.current_session(timedelta(minutes=30)) == session
+    later = session.started_at + timedelta(hours=2)
+    assert store.current_session(timedelta(minutes=30), at=later) is None
+    store.end_session(session.id)
+    assert store.unreflected_sessions()[0].id == session.id
+    store.mark_reflected(session.id)
+    assert store.unreflected_sessions() == []
+
+
+def test_profile_and_every_persona_version_are_kept(store: SQLiteStore) -> None:
+    store.save_profile(UserProfile(name="Theodore", social="social", mother="complicated"))
+    assert store.profile() == UserProfile(name="Theodore", social="social", mother="complicated")
+    store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
+    store.save_persona(Persona(name="Samantha", voice="feminine", traits=["funny"]), "grew")
+    history = store.persona_history()
+    assert [reason for _, _, reason, _ in history] == ["first run", "grew"]
+    current = store.persona()
+    assert current is not None and current.traits == ["funny"]
+
+
+def test_full_text_search_ignores_query_syntax(store: SQLiteStore) -> None:
+    session = store.start_session()
+    store.add_turn(session.id, Role.USER, "Theodore", "Catherine wants the divorce papers signed")
+    store.add_turn(session.id, Role.USER, "Theodore", "I went hiking on Sunday")
+    hits = store.search_turns('divorce" OR (papers* NEAR', 5)
+    assert hits[0][0].text.startswith("Catherine")
+    assert store.search_turns("?!", 5) == []
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "os1.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(StoreError, match="newer OS1"):
+        SQLiteStore(path)
+
+
+def test_garbage_file_is_reported_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "os1.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a usable OS1 database"):
+        SQLiteStore(path)
+    assert path.read_bytes().startswith(b"this is not sqlite")
+
+
+def test_database_locked_by_another_process_gives_clear_error(store: SQLiteStore) -> None:
+    session = store.start_session()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            f"db = sqlite3.connect({str(store.path)!r}, isolation_level=None)\n"
+            "db.execute('BEGIN EXCLUSIVE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(30)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        busy = SQLiteStore(store.path, busy_timeout_s=0.2)
+        with pytest.raises(StoreBusy, match="locked by another process"):
+            busy.add_turn(session.id, Role.USER, "Theodore", "Are you there?")
+        busy.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once the other process is gone, the same write succeeds and nothing earlier is lost.
+    time.sleep(0.05)
+    store.add_turn(session.id, Role.USER, "Theodore", "Are you there?")
+    assert [t.text for t in store.turns(session.id)] == ["Are you there?"]
