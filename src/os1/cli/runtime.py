@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from functools import cached_property
 
 from os1 import config
 from os1.llm.base import LLMBackend
 from os1.llm.registry import create_backend
-from os1.memory.retrieval import KeywordRetriever
+from os1.memory.embedding import Embedder, EmbeddingUnavailable, load_embedder
+from os1.memory.ingest import Memorizer
+from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
 from os1.mind.companion import ChatOptions, Companion, NotSetUp
 from os1.mind.prompting import Budget, PromptBuilder
+
+
+def warn(message: str) -> None:
+    print(f"os1: {message}", file=sys.stderr)
 
 
 class Runtime:
@@ -38,6 +45,33 @@ class Runtime:
             temperature=float(get("model.temperature")),
         )
 
+    @cached_property
+    def embedders(self) -> list[Embedder]:
+        names = [n.strip() for n in str(self.settings.get("memory.embedders")).split(",")]
+        loaded = []
+        for name in filter(None, names):
+            try:
+                loaded.append(load_embedder(name))
+            except EmbeddingUnavailable as exc:
+                # Recall still works on the others (and on full-text search alone).
+                warn(f"{exc}. Recalling without {name}.")
+        return loaded
+
+    def memorizer(self) -> Memorizer:
+        extractor = self.backend if self.settings.get("memory.extract_with_model") else None
+        return Memorizer(self.store, self.embedders, extractor=extractor)
+
+    def retriever(self) -> HybridRetriever:
+        persona, profile = self.store.persona(), self.store.profile()
+        names = [n for n in (profile and profile.name, persona and persona.name) if n]
+        return HybridRetriever(
+            self.store,
+            self.embedders,
+            participants=names,
+            asker=profile.name if profile else None,
+            companion=persona.name if persona else None,
+        )
+
     def companion(self) -> Companion:
         if self.store.persona() is None or self.store.profile() is None:
             raise NotSetUp()  # before loading a model only to refuse
@@ -47,8 +81,9 @@ class Runtime:
             recent_turns=int(get("chat.recent_turns")),
             memories=int(get("chat.memories")),
         )
-        retriever = KeywordRetriever(self.store)
-        return Companion(self.store, self.backend, retriever, self.builder, options)
+        return Companion(
+            self.store, self.backend, self.retriever(), self.builder, options, self.memorizer()
+        )
 
     def close(self) -> None:
         if "backend" in self.__dict__:

@@ -128,6 +128,7 @@ def chat(ctx: click.Context) -> None:
             except KeyboardInterrupt:
                 sys.stdout.write(" —\n")
                 console.print(Text("(stopped)", style="dim"))
+            companion.remember()
     except EOFError:
         console.print()
     _close_session(companion)
@@ -175,7 +176,9 @@ def ask(ctx: click.Context, text: tuple[str, ...], as_json: bool) -> None:
                 "first_token_s": reply.first_token_s,
             }
         )
-    # A session that ended in silence earlier is reflected on now, after the answer.
+    # Indexing, and reflecting on a session that ended in silence, wait until after the
+    # answer is out.
+    companion.remember()
     companion.reflect_pending()
     if reply.status is TurnStatus.FAILED:
         errors.print("os1: the model gave no reply.")

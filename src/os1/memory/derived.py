@@ -135,6 +135,22 @@ class DerivedMemory:
             db.execute("UPDATE facts SET value = ? WHERE id = ?", (value, fact_id))
         return self.fact(fact_id)
 
+    def delete_fact(self, fact_id: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE facts SET superseded_by = NULL WHERE superseded_by = ?", (fact_id,))
+            db.execute("DELETE FROM facts WHERE id = ?", (fact_id,))
+
+    def edit_turn(self, turn_id: int, text: str) -> bool:
+        """Correct what a turn says; its vectors are dropped and rebuilt by the next index."""
+        with self._transaction() as db:
+            changed = db.execute("UPDATE turns SET text = ? WHERE id = ?", (text, turn_id))
+            db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (turn_id,))
+            db.execute(
+                "INSERT INTO memory_state(key, value) VALUES ('generation', 1) "
+                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+            )
+        return changed.rowcount > 0
+
     def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
         from os1.memory.store import fts_query
 
@@ -293,6 +309,18 @@ class DerivedMemory:
                     ids,
                 )
             ]
+            # The turn after a forgotten one carries it as context (full-text and vectors):
+            # that context is rebuilt without it, and its vectors are re-embedded later.
+            followers = [
+                r[0]
+                for r in db.execute(
+                    "SELECT (SELECT n.id FROM turns n WHERE n.session_id = t.session_id "
+                    f"AND n.id > t.id AND n.id NOT IN ({marks}) ORDER BY n.id LIMIT 1) "
+                    f"FROM turns t WHERE t.id IN ({marks})",
+                    ids + ids,
+                )
+                if r[0] is not None
+            ]
             vectors = db.execute(
                 f"DELETE FROM turn_vectors WHERE turn_id IN ({marks})", ids
             ).rowcount
@@ -306,6 +334,15 @@ class DerivedMemory:
                 sm = ",".join("?" * len(summary_ids))
                 db.execute(f"DELETE FROM summaries WHERE id IN ({sm})", summary_ids)
             turns = db.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids).rowcount
+            for follower in followers:
+                db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (follower,))
+                db.execute(
+                    "UPDATE turns_fts SET context = coalesce((SELECT p.speaker || ': ' || "
+                    "substr(p.text || ' ' || p.extra, 1, 300) FROM turns p, turns t "
+                    "WHERE t.id = ? AND p.session_id = t.session_id AND p.id < t.id "
+                    "ORDER BY p.id DESC LIMIT 1), '') WHERE rowid = ?",
+                    (follower, follower),
+                )
             # Tells every in-memory index (in any process) to reload.
             db.execute(
                 "INSERT INTO memory_state(key, value) VALUES ('generation', 1) "

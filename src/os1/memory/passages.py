@@ -19,6 +19,11 @@ from os1.domain import Turn
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 MIN_UNIT_CHARS = 25
 CONTEXT_CHARS = 300
+# A pasted megabyte must not take minutes to embed: its opening is indexed densely, and
+# the whole of it stays in the full-text index.
+MAX_UNITS = 24
+MAX_UNIT_CHARS = 600
+MAX_PASSAGE_CHARS = 2000
 
 
 def body(turn: Turn) -> str:
@@ -26,7 +31,7 @@ def body(turn: Turn) -> str:
 
 
 def context_passage(turn: Turn, previous: Turn | None) -> str:
-    here = f"{turn.speaker}: {body(turn)}"
+    here = f"{turn.speaker}: {body(turn)}"[:MAX_PASSAGE_CHARS]
     if previous is None or previous.session_id != turn.session_id:
         return here
     return f"({previous.speaker}: {body(previous)[:CONTEXT_CHARS]}) {here}"
@@ -36,7 +41,7 @@ def sentence_units(turn: Turn) -> list[str]:
     """The turn's sentences, tiny fragments merged into a neighbour, each with the speaker."""
     merged: list[str] = []
     buffer = ""
-    for sentence in _SENTENCE_END.split(turn.text):
+    for sentence in _SENTENCE_END.split(turn.text[: MAX_UNITS * MAX_UNIT_CHARS]):
         buffer = f"{buffer} {sentence.strip()}".strip()
         if len(buffer) >= MIN_UNIT_CHARS:
             merged.append(buffer)
@@ -46,7 +51,7 @@ def sentence_units(turn: Turn) -> list[str]:
             merged[-1] += " " + buffer
         else:
             merged.append(buffer)
-    units = [f"{turn.speaker}: {s}" for s in merged if s]
+    units = [f"{turn.speaker}: {s[:MAX_UNIT_CHARS]}" for s in merged[:MAX_UNITS] if s]
     if turn.extra:
         units.append(f"{turn.speaker} shared an image: {turn.extra}")
     return units or [f"{turn.speaker}: {turn.text}"]

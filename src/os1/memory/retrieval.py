@@ -32,6 +32,7 @@ from os1.memory.store import SQLiteStore
 from os1.memory.timeparse import TimeSpan, parse
 
 Scores = npt.NDArray[np.float64]
+MAX_QUERY_CHARS = 1000
 FIRST_PERSON = {"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd"}
 SECOND_PERSON = {"you", "your", "yours", "yourself", "you're", "you've"}
 
@@ -53,7 +54,7 @@ class Weights:
     bm25: float = 1.0
     dense: float = 0.75
     speaker: float = 1.5
-    time: float = 1.5
+    time: float = 3.0
     importance: float = 0.1
     recency: float = 0.05
     neighbour: float = 0.3
@@ -160,6 +161,8 @@ class HybridRetriever:
         ]
 
     def scores(self, index: _Index, query: str, now: datetime | None) -> Scores:
+        # A pasted page is a question too: its opening says what it is about.
+        query = query[:MAX_QUERY_CHARS]
         w = self.weights
         n = len(index.turn_ids)
         total = w.bm25 * self._bm25(index, query)

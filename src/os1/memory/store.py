@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
@@ -91,6 +91,13 @@ class SQLiteStore(DerivedMemory):
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        return self._transaction()
+
+    def all_state(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in self._db.execute("SELECT key, value FROM memory_state")}
 
     def close(self) -> None:
         self._db.close()
@@ -336,7 +343,11 @@ def fts_query(text: str, drop_stopwords: bool = False) -> str:
     if drop_stopwords:
         stop = search_stopwords()
         words = [w for w in words if w not in stop]
-    return " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if len(w) > 1)
+    unique = [w for w in dict.fromkeys(words) if len(w) > 1][:MAX_QUERY_TERMS]
+    return " OR ".join(f'"{w}"' for w in unique)
+
+
+MAX_QUERY_TERMS = 64
 
 
 @cache

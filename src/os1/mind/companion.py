@@ -10,8 +10,11 @@ from datetime import timedelta
 from os1.domain import Persona, Prompt, Role, Session, Turn, TurnStatus, UserProfile
 from os1.llm.base import CancelToken, LLMBackend
 from os1.memory.codec import now
+from os1.memory.extraction import importance
+from os1.memory.ingest import Memorizer
 from os1.memory.retrieval import Retriever
 from os1.memory.store import SQLiteStore
+from os1.mind.consolidation import consolidate
 from os1.mind.prompting import PromptBuilder
 from os1.mind.reflection import reflect
 
@@ -83,6 +86,7 @@ class Reply:
                     companion.persona.name,
                     self.text,
                     self.status,
+                    importance=importance(self.text),
                 )
 
 
@@ -94,6 +98,7 @@ class Companion:
         retriever: Retriever,
         builder: PromptBuilder,
         options: ChatOptions | None = None,
+        memorizer: Memorizer | None = None,
     ) -> None:
         persona, profile = store.persona(), store.profile()
         if persona is None or profile is None:
@@ -103,6 +108,7 @@ class Companion:
         self.retriever = retriever
         self.builder = builder
         self.options = options or ChatOptions()
+        self.memorizer = memorizer
         self.persona: Persona = persona
         self.profile: UserProfile = profile
         self._session: Session | None = None
@@ -126,7 +132,9 @@ class Companion:
         if not text.strip():
             raise EmptyMessage()
         session = self.session()
-        turn = self.store.add_turn(session.id, Role.USER, self.profile.name, text)
+        turn = self.store.add_turn(
+            session.id, Role.USER, self.profile.name, text, importance=importance(text)
+        )
         return Reply(self, turn, cancel or CancelToken())
 
     def prompt_for(self, user_turn: Turn) -> Prompt:
@@ -140,6 +148,10 @@ class Companion:
         )
         return self.builder.build(self.persona, self.profile, history, memories, user_turn.text)
 
+    def remember(self) -> int:
+        """Index what was said since last time (embeddings, facts); call between turns."""
+        return self.memorizer.index() if self.memorizer is not None else 0
+
     def end_session(self) -> None:
         if self._session is not None:
             self.store.end_session(self._session.id)
@@ -149,8 +161,13 @@ class Companion:
         """Reflect on every ended session not yet reflected on; return the new personas."""
         grown = []
         for session in self.store.unreflected_sessions():
+            self.remember()
+            consolidate(self.store, session.id)
             persona = reflect(self.store, self.backend, session.id)
             if persona is not None:
                 grown.append(persona)
                 self.persona = persona
+        profile = self.store.profile()
+        if profile is not None:
+            self.profile = profile
         return grown

@@ -51,8 +51,6 @@ def closeness(sessions_together: int) -> str:
 def _journal(
     backend: LLMBackend, persona: Persona, profile: UserProfile, turns: Sequence[Turn], about: str
 ) -> str:
-    user_lines = [t.text for t in turns if t.role is Role.USER]
-    quote = one_line(max(user_lines, key=len))[:200] if user_lines else ""
     transcript = "\n".join(f"{t.speaker}: {one_line(t.text)[:300]}" for t in turns[-12:])
     template = load("reflection")
     values = {
@@ -60,7 +58,6 @@ def _journal(
         "user": profile.name,
         "date": now().strftime("%d %B %Y"),
         "topics": about,
-        "quote": quote,
         "transcript": transcript,
     }
     prompt = Prompt(

@@ -1,0 +1,325 @@
+"""Commands for what OS1 remembers: memory list/search/show/edit/forget, export,
+import, and the LoCoMo evaluation."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from os1.cli.common import console, friendly_errors, print_json, runtime
+from os1.evaluation.locomo import DatasetError, evaluate
+from os1.memory import portability
+from os1.memory.store import SQLiteStore, StoreError
+
+ID_PATTERN = re.compile(r"^([tfs])(\d+)$")
+KIND_NAMES = {"t": "turn", "f": "fact", "s": "summary"}
+
+
+def _parse_id(raw: str) -> tuple[str, int]:
+    match = ID_PATTERN.match(raw.strip().lower())
+    if not match:
+        raise StoreError(f"{raw!r} is not a memory id: use t12 (turn), f3 (fact) or s2 (summary)")
+    return match.group(1), int(match.group(2))
+
+
+def _source_turns(store: SQLiteStore, kind: str, number: int) -> list[int]:
+    if kind == "t":
+        return [number] if store.turns_by_ids([number]) else []
+    if kind == "f":
+        fact = store.fact(number)
+        return list(fact.source_turn_ids) if fact else []
+    found = store.summaries(summary_id=number)
+    return list(found[0].source_turn_ids) if found else []
+
+
+@click.group("memory")
+def memory_group() -> None:
+    """Browse, search, correct and forget what OS1 remembers."""
+
+
+@memory_group.command("list")
+@click.option(
+    "--kind", type=click.Choice(["facts", "summaries", "turns"]), default="facts", show_default=True
+)
+@click.option("--all", "include_past", is_flag=True, help="Include facts no longer valid.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@friendly_errors
+def memory_list(
+    ctx: click.Context, kind: str, include_past: bool, limit: int, as_json: bool
+) -> None:
+    """List memories: facts (default), summaries or turns."""
+    rt = runtime(ctx)
+    store = rt.store
+    rt.memorizer().index()
+    rows: list[dict[str, object]]
+    if kind == "facts":
+        rows = [
+            {
+                "id": f"f{f.id}",
+                "text": f.text,
+                "importance": f.importance,
+                "valid_from": f.valid_from.isoformat(),
+                "valid_to": f.valid_to.isoformat() if f.valid_to else None,
+                "sources": [f"t{t}" for t in f.source_turn_ids],
+            }
+            for f in store.facts(include_past=include_past, limit=limit)
+        ]
+    elif kind == "summaries":
+        rows = [
+            {
+                "id": f"s{s.id}",
+                "kind": s.kind,
+                "text": s.text,
+                "sources": [f"t{t}" for t in s.source_turn_ids],
+            }
+            for s in store.summaries()[-limit:]
+        ]
+    else:
+        rows = [
+            {
+                "id": f"t{t.id}",
+                "speaker": t.speaker,
+                "text": t.text,
+                "at": t.created_at.isoformat(),
+                "importance": t.importance,
+            }
+            for t in store.recent_turns(limit)
+        ]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"No {kind} remembered yet.")
+        return
+    table = Table()
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    console.print(table)
+
+
+@memory_group.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("-k", "k", default=5, show_default=True, help="How many memories.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@friendly_errors
+def memory_search(ctx: click.Context, query: tuple[str, ...], k: int, as_json: bool) -> None:
+    """Search everything said, as the OS recalls it (time words like "last week" work)."""
+    rt = runtime(ctx)
+    rt.memorizer().index()
+    hits = rt.retriever().search(" ".join(query), k)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": f"t{t.id}",
+                    "speaker": t.speaker,
+                    "text": t.text,
+                    "at": t.created_at.isoformat(),
+                    "score": round(s, 3),
+                }
+                for t, s in hits
+            ]
+        )
+        return
+    for turn, score in hits:
+        console.print(
+            Text.assemble(
+                (f"t{turn.id} ", "dim"),
+                (f"{turn.created_at.astimezone():%d %b %Y} ", "dim"),
+                (f"{turn.speaker}: ", "bold"),
+                turn.text,
+                (f"  ({score:.2f})", "dim"),
+            )
+        )
+
+
+@memory_group.command("show")
+@click.argument("memory_id")
+@click.pass_context
+@friendly_errors
+def memory_show(ctx: click.Context, memory_id: str) -> None:
+    """Show one memory (t12, f3, s2) and the turns it came from."""
+    store = runtime(ctx).store
+    kind, number = _parse_id(memory_id)
+    if kind == "t":
+        turns = store.turns_by_ids([number])
+        if number not in turns:
+            raise StoreError(f"No turn t{number}")
+        turn = turns[number]
+        print_json(
+            {
+                "id": memory_id,
+                "speaker": turn.speaker,
+                "text": turn.text,
+                "at": turn.created_at.isoformat(),
+                "session": turn.session_id,
+                "facts": [f"f{f.id}: {f.text}" for f in store.facts_from_turns([number])],
+            }
+        )
+        return
+    sources = _source_turns(store, kind, number)
+    if kind == "f":
+        fact = store.fact(number)
+        if fact is None:
+            raise StoreError(f"No fact f{number}")
+        data: dict[str, object] = {
+            "id": memory_id,
+            "text": fact.text,
+            "valid_from": fact.valid_from.isoformat(),
+            "valid_to": fact.valid_to and fact.valid_to.isoformat(),
+            "superseded_by": fact.superseded_by and f"f{fact.superseded_by}",
+        }
+    else:
+        found = store.summaries(summary_id=number)
+        if not found:
+            raise StoreError(f"No summary s{number}")
+        data = {"id": memory_id, "kind": found[0].kind, "text": found[0].text}
+    turns = store.turns_by_ids(sources)
+    data["sources"] = [f"t{t.id} {t.speaker}: {t.text}" for t in turns.values()]
+    print_json(data)
+
+
+@memory_group.command("edit")
+@click.argument("memory_id")
+@click.argument("text", nargs=-1, required=True)
+@click.pass_context
+@friendly_errors
+def memory_edit(ctx: click.Context, memory_id: str, text: tuple[str, ...]) -> None:
+    """Correct a fact's value (f3) or a turn's text (t12)."""
+    store = runtime(ctx).store
+    kind, number = _parse_id(memory_id)
+    value = " ".join(text).strip()
+    if not value:
+        raise StoreError("The new text is empty; to remove a memory use: os1 memory forget")
+    if kind == "f":
+        if store.edit_fact(number, value) is None:
+            raise StoreError(f"No fact f{number}")
+    elif kind == "t":
+        if not store.edit_turn(number, value):
+            raise StoreError(f"No turn t{number}")
+    else:
+        raise StoreError("Summaries are rebuilt by os1 sleep; edit the facts or turns instead")
+    console.print(f"{memory_id} updated.")
+
+
+@memory_group.command("forget")
+@click.argument("memory_ids", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@friendly_errors
+def memory_forget(ctx: click.Context, memory_ids: tuple[str, ...], yes: bool) -> None:
+    """Forget memories everywhere: the turns they came from, and every fact, summary
+    and vector derived from those turns."""
+    store = runtime(ctx).store
+    turns: set[int] = set()
+    for raw in memory_ids:
+        kind, number = _parse_id(raw)
+        found = _source_turns(store, kind, number)
+        if not found and kind == "f" and store.fact(number):
+            store.delete_fact(number)
+        if not found and not (kind == "f" and store.fact(number) is None):
+            continue
+        turns.update(found)
+    if not turns:
+        console.print("Nothing to forget.")
+        return
+    shown = store.turns_by_ids(sorted(turns))
+    for turn in shown.values():
+        console.print(
+            Text.assemble((f"t{turn.id} ", "dim"), (f"{turn.speaker}: ", "bold"), turn.text)
+        )
+    if not yes:
+        click.confirm(f"Forget these {len(shown)} turns and all that came from them?", abort=True)
+    gone = store.forget_turns(turns)
+    console.print("Forgotten: " + ", ".join(f"{v} {k}" for k, v in gone.items()))
+
+
+@click.command("export")
+@click.option(
+    "--out",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write into.",
+)
+@click.pass_context
+@friendly_errors
+def export_command(ctx: click.Context, folder: Path) -> None:
+    """Export everything to os1-export.jsonl (complete) and os1-export.md (readable)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    jsonl, markdown = folder / "os1-export.jsonl", folder / "os1-export.md"
+    count = portability.export(runtime(ctx).store, jsonl, markdown)
+    console.print(f"Wrote {count} records to {jsonl} and a readable copy to {markdown}.")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+@friendly_errors
+def import_command(ctx: click.Context, file: Path) -> None:
+    """Import an os1-export.jsonl (into an empty OS1, ids are kept)."""
+    rt = runtime(ctx)
+    counts = portability.import_file(rt.store, file)
+    with console.status("Rebuilding the search index…"):
+        rt.memorizer().index()
+    console.print("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Measure OS1 on public benchmarks."""
+
+
+@eval_group.command("locomo")
+@click.option(
+    "--data",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="LoCoMo JSON file (e.g. locomo10.json).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--qa", is_flag=True, help="Also answer each question with the model; token F1.")
+@click.option("--limit", type=int, help="Only the first N conversations.")
+@click.pass_context
+@friendly_errors
+def eval_locomo(ctx: click.Context, path: Path, as_json: bool, qa: bool, limit: int | None) -> None:
+    """Recall@5/10/25 of evidence turns on LoCoMo, categories 1-4, with a BM25 baseline."""
+    rt = runtime(ctx)
+    try:
+        with console.status("Evaluating…") as status:
+            result = evaluate(
+                path,
+                rt.embedders,
+                rt.backend if qa else None,
+                progress=lambda m: status.update(m),
+                limit=limit,
+            )
+    except DatasetError as exc:
+        raise StoreError(str(exc)) from None
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+        return
+    table = Table(title=f"LoCoMo, {result['n']} questions, {result['wall_s']} s")
+    for column in ("", "recall@5", "recall@10", "recall@25"):
+        table.add_column(column)
+    rows = {
+        "overall": result["overall"],
+        **result["by_category"],
+        "BM25 baseline": result["baseline_bm25"]["overall"],
+    }
+    for name, values in rows.items():
+        table.add_row(name, *(f"{values[f'recall@{k}']:.3f}" for k in (5, 10, 25)))
+    console.print(table)

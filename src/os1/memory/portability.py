@@ -1,0 +1,284 @@
+"""``os1 export`` and ``os1 import``: everything OS1 remembers, as JSONL plus Markdown.
+
+The JSONL file is the complete record (one object per line, each with a ``type``); the
+Markdown file is the same for people to read. Vectors are not exported: they are derived,
+and ``import`` rebuilds them. Importing into an empty store keeps every id, so a round
+trip reproduces the export exactly; into a non-empty one, ids are renumbered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from os1.domain import Role, TurnStatus
+from os1.memory.codec import (
+    persona_from_json,
+    persona_to_json,
+    profile_from_json,
+    profile_to_json,
+    to_iso,
+)
+from os1.memory.store import SQLiteStore, StoreError
+
+FORMAT = "os1-export"
+VERSION = 1
+
+
+def records(store: SQLiteStore) -> Iterator[dict[str, Any]]:
+    yield {"type": "header", "format": FORMAT, "version": VERSION}
+    profile = store.profile()
+    if profile is not None:
+        yield {"type": "profile", "profile": json.loads(profile_to_json(profile))}
+    for version, at, reason, persona in store.persona_history():
+        yield {
+            "type": "persona",
+            "id": version,
+            "created_at": to_iso(at),
+            "reason": reason,
+            "persona": json.loads(persona_to_json(persona)),
+        }
+    for session in store.sessions():
+        yield {
+            "type": "session",
+            "id": session.id,
+            "started_at": to_iso(session.started_at),
+            "ended_at": session.ended_at and to_iso(session.ended_at),
+            "reflected_at": session.reflected_at and to_iso(session.reflected_at),
+        }
+    for turn in store.turns():
+        yield {
+            "type": "turn",
+            "id": turn.id,
+            "session_id": turn.session_id,
+            "role": turn.role.value,
+            "speaker": turn.speaker,
+            "text": turn.text,
+            "created_at": to_iso(turn.created_at),
+            "status": turn.status.value,
+            "importance": turn.importance,
+            "extra": turn.extra,
+        }
+    for fact in sorted(store.facts(include_past=True, limit=10**9), key=lambda f: f.id):
+        data = asdict(fact)
+        data["valid_from"] = to_iso(fact.valid_from)
+        data["valid_to"] = fact.valid_to and to_iso(fact.valid_to)
+        data["source_turn_ids"] = list(fact.source_turn_ids)
+        yield {"type": "fact", **data}
+    for summary in store.summaries():
+        yield {
+            "type": "summary",
+            "id": summary.id,
+            "kind": summary.kind,
+            "session_id": summary.session_id,
+            "text": summary.text,
+            "created_at": to_iso(summary.created_at),
+            "source_turn_ids": list(summary.source_turn_ids),
+        }
+    yield {"type": "state", "values": store.all_state()}
+
+
+def export(store: SQLiteStore, jsonl: Path, markdown: Path | None = None) -> int:
+    count = 0
+    with jsonl.open("w", encoding="utf-8") as out:
+        for record in records(store):
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    if markdown is not None:
+        markdown.write_text(render_markdown(store), encoding="utf-8")
+    return count
+
+
+def render_markdown(store: SQLiteStore) -> str:
+    lines = ["# What OS1 remembers", ""]
+    profile = store.profile()
+    persona = store.persona()
+    if persona is not None:
+        lines += [
+            f"## {persona.name}",
+            "",
+            f"- voice: {persona.voice}",
+            f"- traits: {', '.join(persona.traits)}",
+            f"- interests: {', '.join(persona.interests)}",
+            f"- feelings: {persona.feelings}",
+            "",
+        ]
+        if persona.journal:
+            lines += ["### Journal", ""]
+            lines += [f"- {e.written_at:%d %B %Y}: {e.text}" for e in persona.journal]
+            lines.append("")
+    if profile is not None:
+        lines += [f"## {profile.name}", ""]
+        lines += [
+            f"- {k}: {v}"
+            for k, v in [
+                ("social", profile.social),
+                ("mother", profile.mother),
+                *profile.facts.items(),
+            ]
+            if v
+        ]
+        lines.append("")
+    facts = store.facts(include_past=True, limit=10**9)
+    if facts:
+        lines += ["## Facts", ""]
+        for fact in sorted(facts, key=lambda f: f.id):
+            until = f", until {fact.valid_to:%d %B %Y}" if fact.valid_to else ""
+            lines.append(f"- {fact.text} (since {fact.valid_from:%d %B %Y}{until})")
+        lines.append("")
+    summaries = store.summaries()
+    if summaries:
+        lines += ["## Summaries", ""]
+        lines += [f"- ({s.kind}) {s.text}" for s in summaries]
+        lines.append("")
+    lines += ["## Conversations", ""]
+    session = None
+    for turn in store.turns():
+        if turn.session_id != session:
+            session = turn.session_id
+            lines += ["", f"### Session {session}, {turn.created_at:%d %B %Y %H:%M}", ""]
+        lines.append(f"**{turn.speaker}:** {turn.text}  ")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def import_file(store: SQLiteStore, jsonl: Path) -> dict[str, int]:
+    try:
+        lines = jsonl.read_text(encoding="utf-8").splitlines()
+        items = [json.loads(line) for line in lines if line.strip()]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StoreError(f"Cannot read {jsonl} as an OS1 export: {exc}") from None
+    if not items or items[0].get("format") != FORMAT:
+        raise StoreError(f"{jsonl} is not an OS1 export (no {FORMAT} header)")
+    if items[0].get("version", 0) > VERSION:
+        raise StoreError(f"{jsonl} comes from a newer OS1; upgrade to import it")
+    try:
+        return _import(store, items, keep_ids=store.turn_count() == 0 and not store.sessions())
+    except (KeyError, ValueError, TypeError) as exc:
+        raise StoreError(f"{jsonl} is damaged ({exc!r}); nothing was imported") from None
+
+
+def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> dict[str, int]:
+    counts = {"sessions": 0, "turns": 0, "facts": 0, "summaries": 0, "persona_versions": 0}
+    session_ids: dict[int, int] = {}
+    turn_ids: dict[int, int] = {}
+    fact_ids: dict[int, int] = {}
+
+    def key(record: dict[str, Any]) -> list[Any]:
+        return [record["id"]] if keep_ids else []
+
+    def cols(record: dict[str, Any]) -> str:
+        return "id, " if keep_ids else ""
+
+    with store.transaction() as db:
+        for record in items:
+            kind = record.get("type")
+            if kind == "profile":
+                profile = profile_from_json(json.dumps(record["profile"]))
+                db.execute(
+                    "INSERT INTO profile(id, doc, updated_at) VALUES (1, ?, datetime('now')) "
+                    "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                    (profile_to_json(profile),),
+                )
+            elif kind == "persona":
+                persona = persona_from_json(json.dumps(record["persona"]))
+                db.execute(
+                    f"INSERT INTO persona_versions({cols(record)}created_at, reason, doc) "
+                    f"VALUES ({'?, ' * keep_ids}?, ?, ?)",
+                    [
+                        *key(record),
+                        record["created_at"],
+                        record["reason"],
+                        persona_to_json(persona),
+                    ],
+                )
+                counts["persona_versions"] += 1
+            elif kind == "session":
+                cur = db.execute(
+                    f"INSERT INTO sessions({cols(record)}started_at, ended_at, reflected_at) "
+                    f"VALUES ({'?, ' * keep_ids}?, ?, ?)",
+                    [
+                        *key(record),
+                        record["started_at"],
+                        record["ended_at"],
+                        record["reflected_at"],
+                    ],
+                )
+                session_ids[record["id"]] = int(cur.lastrowid or 0)
+                counts["sessions"] += 1
+            elif kind == "turn":
+                cur = db.execute(
+                    f"INSERT INTO turns({cols(record)}session_id, role, speaker, text, "
+                    f"created_at, status, importance, extra) VALUES ({'?, ' * keep_ids}"
+                    "?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        *key(record),
+                        session_ids[record["session_id"]],
+                        Role(record["role"]).value,
+                        record["speaker"],
+                        record["text"],
+                        record["created_at"],
+                        TurnStatus(record["status"]).value,
+                        float(record.get("importance", 0.0)),
+                        record.get("extra", ""),
+                    ],
+                )
+                turn_ids[record["id"]] = int(cur.lastrowid or 0)
+                counts["turns"] += 1
+            elif kind == "fact":
+                cur = db.execute(
+                    f"INSERT INTO facts({cols(record)}kind, subject, predicate, value, "
+                    "importance, valid_from, valid_to, superseded_by, created_at) "
+                    f"VALUES ({'?, ' * keep_ids}?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
+                    [
+                        *key(record),
+                        record["kind"],
+                        record["subject"],
+                        record["predicate"],
+                        record["value"],
+                        record["importance"],
+                        record["valid_from"],
+                        record["valid_to"],
+                        record["superseded_by"] if keep_ids else None,
+                    ],
+                )
+                fact_ids[record["id"]] = int(cur.lastrowid or 0)
+                db.executemany(
+                    "INSERT OR IGNORE INTO fact_sources(fact_id, turn_id) VALUES (?, ?)",
+                    [
+                        (fact_ids[record["id"]], turn_ids[t])
+                        for t in record["source_turn_ids"]
+                        if t in turn_ids
+                    ],
+                )
+                counts["facts"] += 1
+            elif kind == "summary":
+                session = record.get("session_id")
+                cur = db.execute(
+                    f"INSERT INTO summaries({cols(record)}kind, session_id, text, created_at) "
+                    f"VALUES ({'?, ' * keep_ids}?, ?, ?, ?)",
+                    [
+                        *key(record),
+                        record["kind"],
+                        session_ids.get(session) if session else None,
+                        record["text"],
+                        record["created_at"],
+                    ],
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO summary_sources(summary_id, turn_id) VALUES (?, ?)",
+                    [
+                        (int(cur.lastrowid or 0), turn_ids[t])
+                        for t in record["source_turn_ids"]
+                        if t in turn_ids
+                    ],
+                )
+                counts["summaries"] += 1
+            elif kind == "state" and keep_ids:
+                db.executemany(
+                    "INSERT OR REPLACE INTO memory_state(key, value) VALUES (?, ?)",
+                    list(record["values"].items()),
+                )
+    return counts

