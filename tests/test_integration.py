@@ -106,3 +106,39 @@ def test_first_run_then_ask_then_stored_turn(tmp_path: Path, model_path: Path) -
     history = json.loads(_os1(home, "persona", "history", "--json").stdout)
     assert len(history) == 2
     assert history[-1]["persona"]["journal"][-1]["text"].startswith("Today Theodore and I")
+
+
+LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "benchdata" / "locomo" / "locomo-dev.json"
+
+
+@pytest.mark.skipif(not LOCOMO.exists(), reason="../shared/benchdata is not beside the repo")
+def test_locomo_recall_on_one_real_conversation(tmp_path: Path) -> None:
+    """The real harness on the first dev conversation: recall stays well above BM25."""
+    env_home = tmp_path / "home"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "os1",
+            "eval",
+            "locomo",
+            "--data",
+            str(LOCOMO),
+            "--limit",
+            "1",
+            "--json",
+        ],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("OS1_")},
+            "OS1_HOME": str(env_home),
+        },
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] > 100
+    assert set(report["by_category"]) == {"multi-hop", "temporal", "open-domain", "single-hop"}
+    ours, bm25 = report["overall"]["recall@10"], report["baseline_bm25"]["overall"]["recall@10"]
+    assert ours >= 0.75 and ours > bm25 + 0.1

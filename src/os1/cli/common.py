@@ -20,7 +20,7 @@ from os1.mind.companion import EmptyMessage, NotSetUp
 from os1.mind.onboarding import OnboardingError
 
 console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 EXPECTED = (config.ConfigError, BackendError, StoreError, NotSetUp, EmptyMessage, OnboardingError)
 
