@@ -200,3 +200,37 @@ def test_import_rejects_damaged_files(store: SQLiteStore, tmp_path: Path) -> Non
     with pytest.raises(StoreError, match="damaged"):
         portability.import_file(store, bad)
     assert store.turn_count() == 0  # nothing half-imported
+
+
+def test_candidate_mode_for_large_stores_agrees_with_full_scan(memory: tuple, e5: Embedder) -> None:
+    store, full, _ = memory
+    scaled = HybridRetriever(store, [e5], participants=["Theodore", "Samantha"],
+                             asker="Theodore", companion="Samantha", full_scan_turns=0)
+    for question in ("Where does my sister live?", "Did I sign the divorce papers?",
+                     "Where did I go hiking?"):
+        expected = [t.id for t, _ in full.search(question, 3)]
+        got = [t.id for t, _ in scaled.search(question, 3)]
+        assert got[0] == expected[0]
+        assert len(got) == 3
+
+
+def test_ivf_finds_nearest_neighbours() -> None:
+    import numpy as np
+
+    from os1.memory.ivf import IVFIndex
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(50, 32))
+    data = (centres[rng.integers(0, 50, 5000)] + rng.normal(0, 0.3, (5000, 32))).astype(
+        np.float32)
+    data /= np.linalg.norm(data, axis=1, keepdims=True)
+    index = IVFIndex(data[:4000])
+    index.add(data[4000:])
+    assert len(index) == 5000
+    queries = data[rng.choice(5000, 40, replace=False)]
+    found = 0
+    for q in queries:
+        truth = set(np.argsort(-(data @ q))[:10])
+        rows = index.candidates(q[None, :])
+        found += len(truth & set(rows[np.argsort(-(data[rows] @ q))[:10]]))
+    assert found / (40 * 10) > 0.9

@@ -28,11 +28,16 @@ import numpy.typing as npt
 
 from os1.domain import Turn
 from os1.memory.embedding import Embedder
+from os1.memory.ivf import IVFIndex
 from os1.memory.passages import mentioned, strip_names
 from os1.memory.store import SQLiteStore
 from os1.memory.timeparse import TimeSpan, parse
 
 Scores = npt.NDArray[np.float64]
+Rows = npt.NDArray[np.int64]
+# Up to this many turns every vector is scanned (exact); beyond it, candidates come from
+# BM25 and an IVF index, and are rescored exactly.
+FULL_SCAN_TURNS = 30_000
 MAX_QUERY_CHARS = 1000
 FIRST_PERSON = {"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd"}
 SECOND_PERSON = {"you", "your", "yours", "yourself", "you're", "you've"}
@@ -66,6 +71,25 @@ class _Matrix:
     owners: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     vectors: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     last_rowid: int = 0
+    # Derived on first use after a change: each vector's turn row, and per turn row the
+    # span of its vectors (CSR), for gathering candidates; and the IVF index.
+    rows: npt.NDArray[np.int64] | None = None
+    order: npt.NDArray[np.int64] | None = None
+    bounds: npt.NDArray[np.int64] | None = None
+    ivf: IVFIndex | None = None
+
+    def layout(self, turn_ids: npt.NDArray[np.int64]) -> None:
+        if self.rows is None or len(self.rows) != len(self.owners):
+            self.rows = np.searchsorted(turn_ids, self.owners)
+            self.order = np.argsort(self.rows, kind="stable")
+            counts = np.bincount(self.rows, minlength=len(turn_ids))
+            self.bounds = np.concatenate([[0], np.cumsum(counts)])
+
+    def gather(self, turn_rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Vector rows belonging to the given turn rows."""
+        assert self.order is not None and self.bounds is not None
+        spans = [self.order[self.bounds[r] : self.bounds[r + 1]] for r in turn_rows]
+        return np.concatenate(spans) if spans else np.zeros(0, np.int64)
 
 
 class _Index:
@@ -79,6 +103,7 @@ class _Index:
         self.importance = np.zeros(0, np.float64)
         self.speakers: list[str] = []
         self.matrices: dict[tuple[str, str], _Matrix] = {}
+        self.sample: npt.NDArray[np.int64] | None = None
 
 
 class HybridRetriever:
@@ -90,6 +115,7 @@ class HybridRetriever:
         participants: Sequence[str] = (),
         asker: str | None = None,
         companion: str | None = None,
+        full_scan_turns: int = FULL_SCAN_TURNS,
     ) -> None:
         self.store = store
         self.embedders = list(embedders)
@@ -97,6 +123,7 @@ class HybridRetriever:
         self.participants = list(participants)
         self.asker = asker
         self.companion = companion
+        self.full_scan_turns = full_scan_turns
         self._index = _Index()
         # Seconds the last search spent embedding the question, for benchmarks.
         self.last_embed_s = 0.0
@@ -117,6 +144,7 @@ class HybridRetriever:
             index.times = np.concatenate([index.times, [t.created_at.timestamp() for t in new]])
             index.importance = np.concatenate([index.importance, [t.importance for t in new]])
             index.speakers.extend(t.speaker for t in new)
+            index.sample = None
         for embedder in self.embedders:
             for kind in ("context", "unit"):
                 matrix = index.matrices.setdefault((embedder.name, kind), _Matrix())
@@ -131,6 +159,9 @@ class HybridRetriever:
                         else np.vstack([matrix.vectors, vectors])
                     )
                     matrix.last_rowid = last_rowid
+                    if matrix.ivf is not None:
+                        matrix.ivf.add(vectors)
+                matrix.layout(index.turn_ids)
         return index
 
     # --- search ---------------------------------------------------------------
@@ -150,79 +181,154 @@ class HybridRetriever:
         n = len(index.turn_ids)
         if n == 0 or k <= 0:
             return []
-        scores = self.scores(index, query, now)
+        rows, scores = self._score(index, query[:MAX_QUERY_CHARS], now, k)
         if exclude_session is not None:
-            scores[index.sessions == exclude_session] = -np.inf
-        take = min(k, int(np.isfinite(scores).sum()))
-        top = np.argpartition(-scores, take - 1)[:take] if take < n else np.arange(n)
-        top = top[np.argsort(-scores[top], kind="stable")][:take]
-        turns = self.store.turns_by_ids([int(index.turn_ids[i]) for i in top])
-        return [
-            (turns[int(index.turn_ids[i])], float(scores[i]))
-            for i in top
-            if int(index.turn_ids[i]) in turns
-        ]
+            scores[index.sessions[rows] == exclude_session] = -np.inf
+        finite = int(np.isfinite(scores).sum())
+        take = min(k, finite)
+        if take < k and finite < n:
+            # Fewer candidates than asked for: fall back to scoring everything.
+            rows, scores = self._score(index, query[:MAX_QUERY_CHARS], now, k, full=True)
+            if exclude_session is not None:
+                scores[index.sessions[rows] == exclude_session] = -np.inf
+            take = min(k, int(np.isfinite(scores).sum()))
+        best = np.argsort(-scores, kind="stable")[:take]
+        ids = [int(index.turn_ids[rows[i]]) for i in best]
+        turns = self.store.turns_by_ids(ids)
+        return [(turns[t], float(scores[i])) for t, i in zip(ids, best, strict=True) if t in turns]
 
-    def scores(self, index: _Index, query: str, now: datetime | None) -> Scores:
-        # A pasted page is a question too: its opening says what it is about.
-        query = query[:MAX_QUERY_CHARS]
+    def _score(
+        self, index: _Index, query: str, now: datetime | None, k: int, full: bool = False
+    ) -> tuple[npt.NDArray[np.int64], Scores]:
+        """Scores for every turn, or for a candidate set when there are very many."""
         w = self.weights
         n = len(index.turn_ids)
-        total = w.bm25 * self._bm25(index, query)
         names = self.participants or sorted(set(index.speakers))
-        stripped = strip_names(query, names)
+        stripped = strip_names(query, names) or query
         self.last_embed_s = 0.0
+        questions = {}
         for embedder in self.embedders:
-            total += w.dense * self._dense(index, embedder, query, stripped or query)
-        total += w.speaker * self._speaker_prior(index, query, names)
+            began = time.perf_counter()
+            questions[embedder.name] = embedder.queries([query, stripped])
+            self.last_embed_s += time.perf_counter() - began
+        hits = self.store.bm25(query, limit=max(1000, min(n // 20, 5000)))
+
+        if full or n <= self.full_scan_turns:
+            rows = np.arange(n)
+            sample = None
+        else:
+            rows = self._candidates(index, questions, hits, k)
+            if index.sample is None:
+                index.sample = np.sort(
+                    np.random.default_rng(0).choice(n, size=min(n, 2000), replace=False)
+                )
+            sample = index.sample
+
+        total = w.bm25 * self._bm25(index, hits, rows)
+        for embedder in self.embedders:
+            total += w.dense * self._dense(index, embedder.name, questions[embedder.name],
+                                           rows, sample)
+        total += w.speaker * self._speaker_prior(index, query, names)[rows]
         span = parse(query, now or datetime.fromtimestamp(index.times.max()).astimezone())
         if span is not None:
-            total += w.time * self._in_span(index, span)
-        total += w.importance * index.importance
+            total += w.time * self._in_span(index, span)[rows]
+        total += w.importance * index.importance[rows]
         if n > 1:
-            age = (index.times.max() - index.times) / max(float(np.ptp(index.times)), 1.0)
+            age = (index.times.max() - index.times[rows]) / max(float(np.ptp(index.times)), 1.0)
             total += w.recency * (1.0 - age)
-        return _smooth(total, index.sessions, w.neighbour)
+        return rows, _smooth(total, rows, index.sessions[rows], w.neighbour)
 
-    def _bm25(self, index: _Index, query: str) -> Scores:
+    def _candidates(
+        self,
+        index: _Index,
+        questions: dict[str, npt.NDArray[np.float32]],
+        hits: list[tuple[int, float]],
+        k: int,
+    ) -> npt.NDArray[np.int64]:
+        """BM25's best, each model's nearest turns (IVF), and their neighbours."""
         n = len(index.turn_ids)
-        hits = self.store.bm25(query, limit=max(1000, n // 20))
-        raw = np.zeros(n)
-        if hits:
-            ids = np.array([h[0] for h in hits], np.int64)
-            where = np.searchsorted(index.turn_ids, ids)
-            ok = (where < n) & (index.turn_ids[np.minimum(where, n - 1)] == ids)
-            raw[where[ok]] = np.array([h[1] for h in hits])[ok]
-        return _z(raw)
-
-    def _dense(self, index: _Index, embedder: Embedder, query: str, stripped: str) -> Scores:
-        began = time.perf_counter()
-        questions = embedder.queries([query, stripped])
-        self.last_embed_s += time.perf_counter() - began
-        n = len(index.turn_ids)
-        total = np.zeros(n)
-        for kind in ("context", "unit"):
-            matrix = index.matrices.get((embedder.name, kind))
+        found = [_rows_of(index, [h[0] for h in hits[: max(200, 4 * k)]])]
+        for name, asked in questions.items():
+            matrix = index.matrices.get((name, "context"))
             if matrix is None or not len(matrix.owners):
                 continue
-            sims = matrix.vectors @ questions.T  # (rows, 2)
-            where = np.searchsorted(index.turn_ids, matrix.owners)
-            # Rows of one turn are stored together, so the best row per turn is a
-            # segmented max (reduceat); np.maximum.at is the slow general case.
-            ordered = bool(np.all(where[1:] >= where[:-1]))
-            starts = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
-            for column in range(2):
-                best = np.full(n, -np.inf)
-                if ordered:
-                    best[where[starts]] = np.maximum.reduceat(sims[:, column], starts)
-                else:
-                    np.maximum.at(best, where, sims[:, column])
-                missing = ~np.isfinite(best)
-                if missing.all():
+            if matrix.ivf is None:
+                matrix.ivf = IVFIndex(matrix.vectors)
+            vector_rows = matrix.ivf.candidates(asked)
+            sims = (matrix.vectors[vector_rows] @ asked.T).max(axis=1)
+            keep = vector_rows[np.argsort(-sims)[: max(200, 4 * k)]]
+            assert matrix.rows is not None
+            found.append(matrix.rows[keep])
+        core = np.unique(np.concatenate(found))
+        return np.unique(np.clip(np.concatenate([core - 1, core, core + 1]), 0, n - 1))
+
+    def _bm25(self, index: _Index, hits: list[tuple[int, float]], rows: Rows) -> Scores:
+        n = len(index.turn_ids)
+        values = np.array([h[1] for h in hits]) if hits else np.zeros(0)
+        # Turns with no matching word score 0: the mean and spread over all turns follow
+        # from the hits alone.
+        mean = values.sum() / n
+        spread = float(np.sqrt(max((values**2).sum() / n - mean**2, 0.0))) or 1.0
+        raw = np.zeros(len(rows))
+        if hits:
+            positions = np.searchsorted(rows, _rows_of(index, [h[0] for h in hits]))
+            positions = np.minimum(positions, len(rows) - 1)
+            matched = rows[positions] == _rows_of(index, [h[0] for h in hits])
+            raw[positions[matched]] = values[matched]
+        out: Scores = (raw - mean) / spread
+        return out
+
+    def _dense(
+        self,
+        index: _Index,
+        name: str,
+        questions: npt.NDArray[np.float32],
+        rows: Rows,
+        sample: Rows | None,
+    ) -> Scores:
+        """Per question and kind, each turn's best similarity, standardised over all turns
+        (or over a fixed random sample of them, when only candidates are scored)."""
+        total = np.zeros(len(rows))
+        for kind in ("context", "unit"):
+            matrix = index.matrices.get((name, kind))
+            if matrix is None or not len(matrix.owners):
+                continue
+            best = self._best(matrix, questions, rows)
+            reference = best if sample is None else self._best(matrix, questions, sample)
+            for column in range(best.shape[1]):
+                values, ref = best[:, column], reference[:, column]
+                ok = np.isfinite(ref)
+                if not ok.any():
                     continue
-                best[missing] = best[~missing].min()
-                total += _z(best)
+                floor = ref[ok].min()
+                values = np.where(np.isfinite(values), values, floor)
+                spread = float(ref[ok].std()) or 1.0
+                total += (values - ref[ok].mean()) / spread
         return total
+
+    @staticmethod
+    def _best(
+        matrix: _Matrix, questions: npt.NDArray[np.float32], rows: Rows
+    ) -> npt.NDArray[np.float64]:
+        """(len(rows), questions) best similarity of any of each turn's vectors."""
+        assert matrix.rows is not None
+        best = np.full((len(rows), questions.shape[0]), -np.inf)
+        everything = len(rows) and rows[0] == 0 and rows[-1] == len(rows) - 1
+        if everything and np.all(matrix.rows[1:] >= matrix.rows[:-1]):
+            # Scoring every turn, with each turn's vectors stored together: a segmented
+            # max (reduceat) is far faster than the general np.maximum.at.
+            sims = matrix.vectors @ questions.T
+            starts = np.flatnonzero(np.r_[True, matrix.rows[1:] != matrix.rows[:-1]])
+            best[matrix.rows[starts]] = np.maximum.reduceat(sims, starts, axis=0)
+            return best
+        vector_rows = matrix.gather(rows) if not everything else np.arange(len(matrix.rows))
+        sims = matrix.vectors[vector_rows] @ questions.T
+        owner = np.searchsorted(rows, matrix.rows[vector_rows])
+        owner = np.minimum(owner, len(rows) - 1)
+        inside = rows[owner] == matrix.rows[vector_rows]
+        for column in range(questions.shape[0]):
+            np.maximum.at(best[:, column], owner[inside], sims[inside, column])
+        return best
 
     def _speaker_prior(self, index: _Index, query: str, names: Sequence[str]) -> Scores:
         named = mentioned(query, names)
@@ -248,22 +354,26 @@ class HybridRetriever:
         return ((index.times >= lo) & (index.times < hi)).astype(np.float64)
 
 
-def _z(values: Scores) -> Scores:
-    spread = float(values.std())
-    out: Scores = (values - values.mean()) / (spread if spread > 0 else 1.0)
-    return out
+def _rows_of(index: _Index, turn_ids: Sequence[int]) -> npt.NDArray[np.int64]:
+    ids = np.asarray(turn_ids, np.int64)
+    rows = np.searchsorted(index.turn_ids, ids)
+    rows = np.minimum(rows, max(len(index.turn_ids) - 1, 0))
+    return rows[index.turn_ids[rows] == ids] if len(ids) else rows
 
 
-def _smooth(scores: Scores, sessions: npt.NDArray[np.int64], weight: float) -> Scores:
+def _smooth(
+    scores: Scores, rows: Rows, sessions: npt.NDArray[np.int64], weight: float
+) -> Scores:
     """Add ``weight`` times the better neighbour's score, within the same session."""
     if weight == 0 or len(scores) < 2:
         return scores
-    finite_min = scores[np.isfinite(scores)].min() if np.isfinite(scores).any() else 0.0
-    left = np.full(len(scores), finite_min)
-    right = np.full(len(scores), finite_min)
-    same = sessions[1:] == sessions[:-1]
-    left[1:] = np.where(same, scores[:-1], finite_min)
-    right[:-1] = np.where(same, scores[1:], finite_min)
+    finite = np.isfinite(scores)
+    floor = scores[finite].min() if finite.any() else 0.0
+    adjacent = (rows[1:] == rows[:-1] + 1) & (sessions[1:] == sessions[:-1])
+    left = np.full(len(scores), floor)
+    right = np.full(len(scores), floor)
+    left[1:] = np.where(adjacent, scores[:-1], floor)
+    right[:-1] = np.where(adjacent, scores[1:], floor)
     out: Scores = scores + weight * np.maximum(left, right)
     return out
 
