@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import default_models_dir, log
 from os1.domain import Prompt
 from os1.llm.embedded import EmbeddedBackend, bundled_model_path, default_threads
 
@@ -89,15 +90,6 @@ NEXT_USER_LINE = "Theodore: Yes, all the time. What do you want to do this weeke
 def transcript_prompt() -> str:
     lines = "".join(f"{name}: {text}\n" for name, text in TRANSCRIPT)
     return f"{PREAMBLE}{lines}Samantha:"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def default_models_dir() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "os1-bench" / "models"
 
 
 @dataclass(frozen=True)

@@ -47,21 +47,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.common import default_models_dir, log
 from os1.llm.embedded import BUNDLED_MODEL_FILE, bundled_model_path
 
 QUESTION = "Hello, who are you?"
 TARGET_FIRST_TOKEN_S = 2.0
 TARGET_PEAK_RSS_MB = 1024
 OS1 = [sys.executable, "-m", "os1"]
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def default_models_dir() -> Path:
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "os1-bench" / "models"
 
 
 @dataclass(frozen=True)

@@ -223,25 +223,30 @@ def memory_forget(ctx: click.Context, memory_ids: tuple[str, ...], yes: bool) ->
     and vector derived from those turns."""
     store = runtime(ctx).store
     turns: set[int] = set()
+    sourceless: list[int] = []  # facts whose turns are gone already (e.g. imported)
     for raw in memory_ids:
         kind, number = _parse_id(raw)
         found = _source_turns(store, kind, number)
-        if not found and kind == "f" and store.fact(number):
-            store.delete_fact(number)
-        if not found and not (kind == "f" and store.fact(number) is None):
-            continue
-        turns.update(found)
-    if not turns:
-        console.print("Nothing to forget.")
-        return
+        if found:
+            turns.update(found)
+        elif kind == "f" and store.fact(number) is not None:
+            sourceless.append(number)
+        else:
+            raise StoreError(f"No memory {raw}: see os1 memory list")
     shown = store.turns_by_ids(sorted(turns))
     for turn in shown.values():
         console.print(
             Text.assemble((f"t{turn.id} ", "dim"), (f"{turn.speaker}: ", "bold"), turn.text)
         )
+    for number in sourceless:
+        fact = store.fact(number)
+        console.print(Text.assemble((f"f{number} ", "dim"), fact.text if fact else ""))
     if not yes:
-        click.confirm(f"Forget these {len(shown)} turns and all that came from them?", abort=True)
+        click.confirm("Forget these, and everything that came from them?", abort=True)
+    for number in sourceless:
+        store.delete_fact(number)
     gone = store.forget_turns(turns)
+    gone["facts"] += len(sourceless)
     console.print("Forgotten: " + ", ".join(f"{v} {k}" for k, v in gone.items()))
 
 

@@ -42,7 +42,6 @@ class LLMBackend(Protocol):
 
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
         """Yield pieces of the reply as they are generated, never including a stop sequence."""
-        ...
 
     def count_tokens(self, text: str) -> int: ...
 

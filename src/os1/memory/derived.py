@@ -8,7 +8,7 @@ pointer to its successor; it is never deleted unless the user asks.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,10 +55,9 @@ class Summary:
 class DerivedMemory:
     """Facts, summaries, vectors and forgetting, on the store's connection."""
 
+    # Both provided by SQLiteStore, which this class is mixed into.
     _db: sqlite3.Connection
-
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError  # provided by SQLiteStore
+    _transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
 
     # --- facts ----------------------------------------------------------------
 

@@ -52,7 +52,6 @@ class Recollection:
 class Retriever(Protocol):
     def recall(self, query: str, k: int, exclude_session: int | None = None) -> list[Recollection]:
         """At most ``k`` memories relevant to ``query``, best first."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -226,8 +225,9 @@ class HybridRetriever:
 
         total = w.bm25 * self._bm25(index, hits, rows)
         for embedder in self.embedders:
-            total += w.dense * self._dense(index, embedder.name, questions[embedder.name],
-                                           rows, sample)
+            total += w.dense * self._dense(
+                index, embedder.name, questions[embedder.name], rows, sample
+            )
         total += w.speaker * self._speaker_prior(index, query, names)[rows]
         span = parse(query, now or datetime.fromtimestamp(index.times.max()).astimezone())
         if span is not None:
@@ -361,9 +361,7 @@ def _rows_of(index: _Index, turn_ids: Sequence[int]) -> npt.NDArray[np.int64]:
     return rows[index.turn_ids[rows] == ids] if len(ids) else rows
 
 
-def _smooth(
-    scores: Scores, rows: Rows, sessions: npt.NDArray[np.int64], weight: float
-) -> Scores:
+def _smooth(scores: Scores, rows: Rows, sessions: npt.NDArray[np.int64], weight: float) -> Scores:
     """Add ``weight`` times the better neighbour's score, within the same session."""
     if weight == 0 or len(scores) < 2:
         return scores
