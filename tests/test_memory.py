@@ -204,10 +204,19 @@ def test_import_rejects_damaged_files(store: SQLiteStore, tmp_path: Path) -> Non
 
 def test_candidate_mode_for_large_stores_agrees_with_full_scan(memory: tuple, e5: Embedder) -> None:
     store, full, _ = memory
-    scaled = HybridRetriever(store, [e5], participants=["Theodore", "Samantha"],
-                             asker="Theodore", companion="Samantha", full_scan_turns=0)
-    for question in ("Where does my sister live?", "Did I sign the divorce papers?",
-                     "Where did I go hiking?"):
+    scaled = HybridRetriever(
+        store,
+        [e5],
+        participants=["Theodore", "Samantha"],
+        asker="Theodore",
+        companion="Samantha",
+        full_scan_turns=0,
+    )
+    for question in (
+        "Where does my sister live?",
+        "Did I sign the divorce papers?",
+        "Where did I go hiking?",
+    ):
         expected = [t.id for t, _ in full.search(question, 3)]
         got = [t.id for t, _ in scaled.search(question, 3)]
         assert got[0] == expected[0]
@@ -221,8 +230,7 @@ def test_ivf_finds_nearest_neighbours() -> None:
 
     rng = np.random.default_rng(3)
     centres = rng.normal(size=(50, 32))
-    data = (centres[rng.integers(0, 50, 5000)] + rng.normal(0, 0.3, (5000, 32))).astype(
-        np.float32)
+    data = (centres[rng.integers(0, 50, 5000)] + rng.normal(0, 0.3, (5000, 32))).astype(np.float32)
     data /= np.linalg.norm(data, axis=1, keepdims=True)
     index = IVFIndex(data[:4000])
     index.add(data[4000:])

@@ -116,8 +116,11 @@ def chat(ctx: click.Context) -> None:
             try:
                 message = console.input(Text(f"{user}: ", style="bold"))
             except KeyboardInterrupt:
-                console.print()
-                break
+                # Ctrl-C stops replies, never the conversation: that is /bye or Ctrl-D.
+                console.print(
+                    Text("\n(nothing to stop; /bye or Ctrl-D ends the conversation)", style="dim")
+                )
+                continue
             if message.strip().lower() in {"/bye", "/quit", "/exit"}:
                 break
             if not message.strip():
@@ -128,16 +131,29 @@ def chat(ctx: click.Context) -> None:
             except KeyboardInterrupt:
                 sys.stdout.write(" —\n")
                 console.print(Text("(stopped)", style="dim"))
-            companion.remember()
+            _remember(companion)
     except EOFError:
         console.print()
     _close_session(companion)
 
 
+def _remember(companion: Companion) -> None:
+    """Index the last turns. A Ctrl-C here only postpones it: indexing resumes later."""
+    try:
+        companion.remember()
+    except KeyboardInterrupt:
+        console.print(Text("(indexing postponed)", style="dim"))
+
+
 def _close_session(companion: Companion) -> None:
     companion.end_session()
-    with console.status(f"{companion.persona.name} is reflecting on your conversation…"):
-        grown = companion.reflect_pending()
+    try:
+        with console.status(f"{companion.persona.name} is reflecting on your conversation…"):
+            grown = companion.reflect_pending()
+    except KeyboardInterrupt:
+        # Everything said is stored; the reflection runs at the next start or os1 sleep.
+        console.print(Text("Reflection postponed until next time.", style="dim"))
+        return
     if grown:
         console.print(Text(f"{companion.persona.name} wrote in the journal.", style="dim"))
 
