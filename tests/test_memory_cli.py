@@ -97,3 +97,99 @@ def test_eval_locomo_rejects_a_file_that_is_not_locomo(scripted_home: Path, tmp_
     bogus.write_text('{"hello": 1}')
     code, out = run("eval", "locomo", "--data", str(bogus))
     assert code == 1 and "not LoCoMo data" in out
+
+
+def tiny_locomo() -> list[dict[str, object]]:
+    """A made-up conversation in LoCoMo's format (the real data stays in ../shared)."""
+    return [
+        {
+            "sample_id": "tiny",
+            "conversation": {
+                "speaker_a": "Maya",
+                "speaker_b": "Leo",
+                "session_1_date_time": "2:00 pm on 3 March, 2024",
+                "session_1": [
+                    {
+                        "speaker": "Maya",
+                        "dia_id": "D1:1",
+                        "text": "I adopted a grey cat named Pixel!",
+                    },
+                    {
+                        "speaker": "Leo",
+                        "dia_id": "D1:2",
+                        "text": "Congrats! I started pottery classes.",
+                    },
+                ],
+                "session_2_date_time": "9:15 am on 10 March, 2024",
+                "session_2": [
+                    {
+                        "speaker": "Maya",
+                        "dia_id": "D2:1",
+                        "text": "Pixel knocked over my plant.",
+                        "blip_caption": "a grey cat next to a broken pot",
+                    },
+                    {
+                        "speaker": "Leo",
+                        "dia_id": "D2:2",
+                        "text": "My pottery teacher is moving away.",
+                    },
+                ],
+            },
+            "qa": [
+                {
+                    "question": "What is the name of Maya's cat?",
+                    "answer": "Pixel",
+                    "evidence": ["D1:1"],
+                    "category": 4,
+                },
+                {
+                    "question": "When did Leo start pottery?",
+                    "answer": "March 2024",
+                    "evidence": ["D1:2"],
+                    "category": 2,
+                },
+                {
+                    "question": "What did Maya's cat break?",
+                    "answer": "a plant pot",
+                    "evidence": ["D2:1"],
+                    "category": 1,
+                },
+                {
+                    "question": "Adversarial question",
+                    "answer": "",
+                    "evidence": ["D1:1"],
+                    "category": 5,
+                },
+            ],
+        }
+    ]
+
+
+def test_eval_locomo_scores_recall_and_qa(scripted_home: Path, tmp_path: Path) -> None:
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(tiny_locomo()))
+    SCRIPTED_REPLIES[:] = ["Pixel"]
+    code, out = run("eval", "locomo", "--data", str(data), "--json", "--qa")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["n"] == 3  # category 5 is not scored
+    assert report["overall"]["recall@5"] == 1.0  # 4 turns: everything is in the top 5
+    assert set(report["by_category"]) == {"multi-hop", "temporal", "open-domain", "single-hop"}
+    assert "baseline_bm25" in report and 0 < report["qa_token_f1"] <= 1
+
+
+def test_capable_model_extracts_facts_as_json(home: Path) -> None:
+    from tests.support.fake_openai_server import running
+
+    reply = (
+        '{"facts": [{"kind": "person", "subject": "Theodore", "predicate": '
+        '"allergic to", "value": "cats", "importance": 0.8}]}'
+    )
+    with running(reply=reply, models=("fake-llm",)) as fake:
+        run("model", "use", "fake-llm", "--url", f"{fake.url}/v1")
+        run("config", "set", "memory.extract_with_model", "true")
+        assert run("setup", "--yes", "--name", "Theodore")[0] == 0
+        code, out = run("ask", "Cats make me sneeze all day.")
+        assert code == 0
+        code, out = run("memory", "list", "--json")
+    assert any(f["text"] == "Theodore allergic to: cats" for f in json.loads(out))

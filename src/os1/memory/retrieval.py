@@ -100,7 +100,9 @@ class _Index:
         self.sessions = np.zeros(0, np.int64)
         self.times = np.zeros(0, np.float64)
         self.importance = np.zeros(0, np.float64)
-        self.speakers: list[str] = []
+        # Each turn's speaker as a small integer code into speaker_names.
+        self.speakers = np.zeros(0, np.int32)
+        self.speaker_names: list[str] = []
         self.matrices: dict[tuple[str, str], _Matrix] = {}
         self.sample: npt.NDArray[np.int64] | None = None
 
@@ -142,7 +144,12 @@ class HybridRetriever:
             index.sessions = np.concatenate([index.sessions, [t.session_id for t in new]])
             index.times = np.concatenate([index.times, [t.created_at.timestamp() for t in new]])
             index.importance = np.concatenate([index.importance, [t.importance for t in new]])
-            index.speakers.extend(t.speaker for t in new)
+            codes = []
+            for turn in new:
+                if turn.speaker not in index.speaker_names:
+                    index.speaker_names.append(turn.speaker)
+                codes.append(index.speaker_names.index(turn.speaker))
+            index.speakers = np.concatenate([index.speakers, np.array(codes, np.int32)])
             index.sample = None
         for embedder in self.embedders:
             for kind in ("context", "unit"):
@@ -202,7 +209,7 @@ class HybridRetriever:
         """Scores for every turn, or for a candidate set when there are very many."""
         w = self.weights
         n = len(index.turn_ids)
-        names = self.participants or sorted(set(index.speakers))
+        names = self.participants or sorted(index.speaker_names)
         stripped = strip_names(query, names) or query
         self.last_embed_s = 0.0
         questions = {}
@@ -339,7 +346,8 @@ class HybridRetriever:
             named.add(self.companion)
         if not named or len(named) >= len(set(names)):
             return np.zeros(len(index.turn_ids))
-        return np.array([1.0 if s in named else 0.0 for s in index.speakers])
+        codes = [i for i, name in enumerate(index.speaker_names) if name in named]
+        return np.isin(index.speakers, codes).astype(np.float64)
 
     def _in_span(self, index: _Index, span: TimeSpan) -> Scores:
         if span.anchor:
