@@ -74,6 +74,28 @@ class StopScanner:
         return out
 
 
+def until_stop(pieces: Iterator[str], stops: tuple[str, ...]) -> Iterator[str]:
+    """Pass ``pieces`` through, ending just before the first stop sequence.
+
+    The source is closed as soon as a stop is seen, so a model stops generating at once.
+    """
+    scanner = StopScanner(stops)
+    try:
+        for piece in pieces:
+            out = scanner.feed(piece)
+            if out:
+                yield out
+            if scanner.stopped:
+                return
+        rest = scanner.flush()
+        if rest:
+            yield rest
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+
+
 def estimate_tokens(text: str) -> int:
     """A tokenizer-free estimate (about four characters a token in English)."""
     return max(1, (len(text) + 3) // 4) if text else 0

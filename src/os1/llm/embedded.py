@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from os1.domain import Prompt
-from os1.llm.base import BackendUnavailable, CancelToken, StopScanner
+from os1.llm.base import BackendUnavailable, CancelToken, until_stop
 
 BUNDLED_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
 
@@ -135,10 +135,13 @@ class EmbeddedBackend:
         return True
 
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
-        with self._lock:
-            yield from self._stream_locked(prompt, cancel)
+        return until_stop(self._generate(prompt, cancel), prompt.stop)
 
-    def _stream_locked(self, prompt: Prompt, cancel: CancelToken | None) -> Iterator[str]:
+    def _generate(self, prompt: Prompt, cancel: CancelToken | None) -> Iterator[str]:
+        with self._lock:
+            yield from self._generate_locked(prompt, cancel)
+
+    def _generate_locked(self, prompt: Prompt, cancel: CancelToken | None) -> Iterator[str]:
         tokens = self._tokenize(prompt.completion, add_bos=True)
         room = self.context_window - prompt.max_tokens
         if len(tokens) > room:
@@ -147,7 +150,6 @@ class EmbeddedBackend:
         if not self._prefill(tokens, cancel):
             return
         sampler = self._sampler(prompt.temperature)
-        scanner = StopScanner(prompt.stop)
         # Multi-byte characters can span tokens; decode the bytes once they are whole.
         pending = b""
         position = len(tokens)
@@ -166,14 +168,8 @@ class EmbeddedBackend:
             self._ctx.decode(self._llama.llama_batch_get_one([token], position))
             self._cached.append(token)
             position += 1
-            out = scanner.feed(piece) if piece else ""
-            if out:
-                yield out
-            if scanner.stopped:
-                return
-        rest = scanner.flush()
-        if rest:
-            yield rest
+            if piece:
+                yield piece
 
     def _piece_bytes(self, token: int) -> bytes:
         try:

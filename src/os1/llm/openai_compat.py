@@ -14,7 +14,13 @@ from typing import Any
 import httpx
 
 from os1.domain import Prompt
-from os1.llm.base import BackendError, BackendUnavailable, CancelToken, StopScanner, estimate_tokens
+from os1.llm.base import (
+    BackendError,
+    BackendUnavailable,
+    CancelToken,
+    estimate_tokens,
+    until_stop,
+)
 
 CONNECT_TIMEOUT_S = 3.0
 
@@ -60,19 +66,17 @@ class OpenAICompatBackend:
         if prompt.stop:
             # The OpenAI API takes at most four stop sequences; the scanner enforces all.
             body["stop"] = list(prompt.stop[:4])
+        return until_stop(self._pieces(body, cancel), prompt.stop)
+
+    def _pieces(self, body: dict[str, object], cancel: CancelToken | None) -> Iterator[str]:
         url = f"{self.base_url}/chat/completions"
-        scanner = StopScanner(prompt.stop)
         try:
             with self._client.stream("POST", url, json=body) as response:
                 _raise_for_status(response, self.base_url, self.model)
                 for piece in _sse_pieces(response):
                     if cancel is not None and cancel.cancelled:
                         return
-                    out = scanner.feed(piece)
-                    if out:
-                        yield out
-                    if scanner.stopped:
-                        return
+                    yield piece
         except httpx.ConnectError:
             raise BackendUnavailable(_unreachable(self.base_url)) from None
         except httpx.TimeoutException:
@@ -82,9 +86,6 @@ class OpenAICompatBackend:
             ) from None
         except httpx.HTTPError as exc:
             raise BackendError(f"Talking to {self.base_url} failed: {exc}") from None
-        rest = scanner.flush()
-        if rest:
-            yield rest
 
     def close(self) -> None:
         self._client.close()

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from os1.domain import Prompt
-from os1.llm.base import CancelToken, StopScanner, estimate_tokens
+from os1.llm.base import CancelToken, estimate_tokens, until_stop
 
 
 class ScriptedBackend:
@@ -32,22 +32,15 @@ class ScriptedBackend:
         self.prompts.append(prompt)
         reply = self._replies[self._next % len(self._replies)]
         self._next += 1
-        scanner = StopScanner(prompt.stop)
+        return until_stop(self._replay(reply, prompt.max_tokens, cancel), prompt.stop)
+
+    def _replay(self, reply: str, limit: int, cancel: CancelToken | None) -> Iterator[str]:
         for count, piece in enumerate(_pieces(reply)):
-            if cancel is not None and cancel.cancelled:
+            if (cancel is not None and cancel.cancelled) or count >= limit:
                 return
-            if count >= prompt.max_tokens:
-                break
             if self.token_delay_s:
                 time.sleep(self.token_delay_s)
-            out = scanner.feed(piece)
-            if out:
-                yield out
-            if scanner.stopped:
-                return
-        rest = scanner.flush()
-        if rest:
-            yield rest
+            yield piece
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
