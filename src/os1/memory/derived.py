@@ -259,20 +259,31 @@ class DerivedMemory:
                 data,
             )
 
-    def vectors(
-        self, model: str, kind: str, after_rowid: int = 0
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], int]:
-        """Turn ids and vectors of one kind stored after ``after_rowid``, and the last rowid."""
+    def vectors_after(
+        self, after_rowid: int
+    ) -> dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        """Vectors stored after ``after_rowid``, by (model, kind): turn ids and matrix.
+
+        Selecting by rowid alone makes this a range scan of only the new rows, so a
+        search that finds nothing new pays almost nothing.
+        """
         rows = self._db.execute(
-            "SELECT rowid, turn_id, vector FROM turn_vectors WHERE model = ? AND kind = ? "
-            "AND rowid > ? ORDER BY rowid",
-            (model, kind, after_rowid),
+            "SELECT model, kind, turn_id, vector FROM turn_vectors WHERE rowid > ? ORDER BY rowid",
+            (after_rowid,),
         ).fetchall()
-        if not rows:
-            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), after_rowid
-        ids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.float32)
-        return ids, matrix.reshape(len(rows), -1).copy(), int(rows[-1][0])
+        grouped: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
+        for model, kind, turn_id, vector in rows:
+            grouped.setdefault((model, kind), []).append((turn_id, vector))
+        out = {}
+        for key, items in grouped.items():
+            ids = np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))
+            matrix = np.frombuffer(b"".join(v for _, v in items), dtype=np.float32)
+            out[key] = (ids, matrix.reshape(len(items), -1).copy())
+        return out
+
+    def last_vector_rowid(self) -> int:
+        row = self._db.execute("SELECT max(rowid) FROM turn_vectors").fetchone()
+        return int(row[0] or 0)
 
     def turns_without_vectors(self, model: str, limit: int = 100_000) -> list[int]:
         rows = self._db.execute(

@@ -69,7 +69,6 @@ class Weights:
 class _Matrix:
     owners: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     vectors: npt.NDArray[np.float32] = field(default_factory=lambda: np.zeros((0, 0), np.float32))
-    last_rowid: int = 0
     # Derived on first use after a change: each vector's turn row, and per turn row the
     # span of its vectors (CSR), for gathering candidates; and the IVF index.
     rows: npt.NDArray[np.int64] | None = None
@@ -78,7 +77,8 @@ class _Matrix:
     ivf: IVFIndex | None = None
 
     def layout(self, turn_ids: npt.NDArray[np.int64]) -> None:
-        if self.rows is None or len(self.rows) != len(self.owners):
+        stale = self.bounds is None or len(self.bounds) != len(turn_ids) + 1
+        if stale or self.rows is None or len(self.rows) != len(self.owners):
             self.rows = np.searchsorted(turn_ids, self.owners)
             self.order = np.argsort(self.rows, kind="stable")
             counts = np.bincount(self.rows, minlength=len(turn_ids))
@@ -87,8 +87,12 @@ class _Matrix:
     def gather(self, turn_rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Vector rows belonging to the given turn rows."""
         assert self.order is not None and self.bounds is not None
-        spans = [self.order[self.bounds[r] : self.bounds[r + 1]] for r in turn_rows]
-        return np.concatenate(spans) if spans else np.zeros(0, np.int64)
+        starts = self.bounds[turn_rows]
+        lengths = self.bounds[turn_rows + 1] - starts
+        # Each turn's span laid end to end, without a Python loop.
+        shift = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+        positions: npt.NDArray[np.int64] = shift + np.arange(int(lengths.sum()))
+        return self.order[positions]
 
 
 class _Index:
@@ -104,6 +108,7 @@ class _Index:
         self.speakers = np.zeros(0, np.int32)
         self.speaker_names: list[str] = []
         self.matrices: dict[tuple[str, str], _Matrix] = {}
+        self.last_vector_rowid = 0
         self.sample: npt.NDArray[np.int64] | None = None
 
 
@@ -151,23 +156,24 @@ class HybridRetriever:
                 codes.append(index.speaker_names.index(turn.speaker))
             index.speakers = np.concatenate([index.speakers, np.array(codes, np.int32)])
             index.sample = None
-        for embedder in self.embedders:
-            for kind in ("context", "unit"):
-                matrix = index.matrices.setdefault((embedder.name, kind), _Matrix())
-                owners, vectors, last_rowid = self.store.vectors(
-                    embedder.name, kind, matrix.last_rowid
+        last_rowid = self.store.last_vector_rowid()
+        if last_rowid > index.last_vector_rowid:
+            wanted = {e.name for e in self.embedders}
+            for (model, kind), (owners, vectors) in self.store.vectors_after(
+                index.last_vector_rowid
+            ).items():
+                if model not in wanted:
+                    continue
+                matrix = index.matrices.setdefault((model, kind), _Matrix())
+                matrix.owners = np.concatenate([matrix.owners, owners])
+                matrix.vectors = (
+                    vectors if matrix.vectors.size == 0 else np.vstack([matrix.vectors, vectors])
                 )
-                if len(owners):
-                    matrix.owners = np.concatenate([matrix.owners, owners])
-                    matrix.vectors = (
-                        vectors
-                        if matrix.vectors.size == 0
-                        else np.vstack([matrix.vectors, vectors])
-                    )
-                    matrix.last_rowid = last_rowid
-                    if matrix.ivf is not None:
-                        matrix.ivf.add(vectors)
-                matrix.layout(index.turn_ids)
+                if matrix.ivf is not None:
+                    matrix.ivf.add(vectors)
+            index.last_vector_rowid = last_rowid
+        for matrix in index.matrices.values():
+            matrix.layout(index.turn_ids)
         return index
 
     # --- search ---------------------------------------------------------------
