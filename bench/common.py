@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -16,3 +17,12 @@ def default_models_dir() -> Path:
     """Where the bundled model is assembled once and reused across benchmark runs."""
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "os1-bench" / "models"
+
+
+def add_models_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        default=default_models_dir(),
+        help="where the bundled model is assembled once (default ~/.cache/os1-bench/models)",
+    )

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import default_models_dir, log
+from bench.common import add_models_dir, log
 from os1.domain import Prompt
 from os1.llm.embedded import EmbeddedBackend, bundled_model_path, default_threads
 
@@ -235,12 +235,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--tokens", type=int, default=64, help="tokens to generate per run (default 64)"
     )
-    parser.add_argument(
-        "--models-dir",
-        type=Path,
-        default=default_models_dir(),
-        help="where the bundled model is assembled once (default ~/.cache/os1-bench/models)",
-    )
+    add_models_dir(parser)
     args = parser.parse_args(argv)
     if args.runs < 1 or args.tokens < 2 or args.threads < 0:
         parser.error("--runs must be >= 1, --tokens >= 2 and --threads >= 0")

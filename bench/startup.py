@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import default_models_dir, log
+from bench.common import add_models_dir, log
 from os1.llm.embedded import BUNDLED_MODEL_FILE, bundled_model_path
 
 QUESTION = "Hello, who are you?"
@@ -144,12 +144,7 @@ def rounded(value: float | None, digits: int = 4) -> float | None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5, help="timed launches (default 5)")
-    parser.add_argument(
-        "--models-dir",
-        type=Path,
-        default=default_models_dir(),
-        help="where the bundled model is assembled once (default ~/.cache/os1-bench/models)",
-    )
+    add_models_dir(parser)
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be >= 1")

@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from os1.domain import Role
+from os1.domain import ChatMessage, Prompt, Role
 from os1.llm.base import LLMBackend
 from os1.memory.embedding import Embedder
+from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
@@ -88,8 +89,6 @@ def ingest(sample: dict[str, Any], store: SQLiteStore) -> tuple[dict[int, str], 
         last = max(last, started)
         session = store.start_session(at=started)
         for i, turn in enumerate(conversation[f"session_{number}"]):
-            from os1.memory.extraction import importance
-
             text = str(turn.get("text", ""))
             stored = store.add_turn(
                 session.id,
@@ -214,8 +213,6 @@ def evaluate(
 
 
 def _answer(backend: LLMBackend, question: str, hits: Sequence[tuple[Any, float]]) -> str:
-    from os1.domain import ChatMessage, Prompt
-
     notes = "\n".join(f"[{t.created_at:%d %B %Y}] {t.speaker}: {t.text}" for t, _ in hits[:10])
     prompt = Prompt(
         completion=f"{notes}\n\nQuestion: {question}\nShort answer:",

@@ -166,11 +166,11 @@ def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> 
     turn_ids: dict[int, int] = {}
     fact_ids: dict[int, int] = {}
 
+    # With keep_ids every insert names its id; otherwise SQLite numbers the rows anew.
+    id_column = "id, " if keep_ids else ""
+
     def key(record: dict[str, Any]) -> list[Any]:
         return [record["id"]] if keep_ids else []
-
-    def cols(record: dict[str, Any]) -> str:
-        return "id, " if keep_ids else ""
 
     with store.transaction() as db:
         for record in items:
@@ -185,7 +185,7 @@ def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> 
             elif kind == "persona":
                 persona = persona_from_json(json.dumps(record["persona"]))
                 db.execute(
-                    f"INSERT INTO persona_versions({cols(record)}created_at, reason, doc) "
+                    f"INSERT INTO persona_versions({id_column}created_at, reason, doc) "
                     f"VALUES ({'?, ' * keep_ids}?, ?, ?)",
                     [
                         *key(record),
@@ -197,7 +197,7 @@ def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> 
                 counts["persona_versions"] += 1
             elif kind == "session":
                 cur = db.execute(
-                    f"INSERT INTO sessions({cols(record)}started_at, ended_at, reflected_at) "
+                    f"INSERT INTO sessions({id_column}started_at, ended_at, reflected_at) "
                     f"VALUES ({'?, ' * keep_ids}?, ?, ?)",
                     [
                         *key(record),
@@ -210,7 +210,7 @@ def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> 
                 counts["sessions"] += 1
             elif kind == "turn":
                 cur = db.execute(
-                    f"INSERT INTO turns({cols(record)}session_id, role, speaker, text, "
+                    f"INSERT INTO turns({id_column}session_id, role, speaker, text, "
                     f"created_at, status, importance, extra) VALUES ({'?, ' * keep_ids}"
                     "?, ?, ?, ?, ?, ?, ?, ?)",
                     [
@@ -229,7 +229,7 @@ def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> 
                 counts["turns"] += 1
             elif kind == "fact":
                 cur = db.execute(
-                    f"INSERT INTO facts({cols(record)}kind, subject, predicate, value, "
+                    f"INSERT INTO facts({id_column}kind, subject, predicate, value, "
                     "importance, valid_from, valid_to, superseded_by, created_at) "
                     f"VALUES ({'?, ' * keep_ids}?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
                     [
@@ -257,7 +257,7 @@ def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> 
             elif kind == "summary":
                 session = record.get("session_id")
                 cur = db.execute(
-                    f"INSERT INTO summaries({cols(record)}kind, session_id, text, created_at) "
+                    f"INSERT INTO summaries({id_column}kind, session_id, text, created_at) "
                     f"VALUES ({'?, ' * keep_ids}?, ?, ?, ?)",
                     [
                         *key(record),

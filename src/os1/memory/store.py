@@ -226,7 +226,7 @@ class SQLiteStore(DerivedMemory):
         self, query: str, limit: int, exclude_session: int | None = None
     ) -> list[tuple[Turn, float]]:
         """BM25 full-text search over every turn; higher scores are better."""
-        hits = [(i, s) for i, s in self.bm25(query, limit * 2 + 10)]
+        hits = self.bm25(query, limit * 2 + 10)
         turns = self.turns_by_ids([i for i, _ in hits])
         found = [(turns[i], s) for i, s in hits if i in turns]
         return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]

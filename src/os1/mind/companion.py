@@ -160,8 +160,10 @@ class Companion:
     def reflect_pending(self) -> list[Persona]:
         """Reflect on every ended session not yet reflected on; return the new personas."""
         grown = []
-        for session in self.store.unreflected_sessions():
-            self.remember()
+        pending = self.store.unreflected_sessions()
+        if pending:
+            self.remember()  # consolidation reads the facts indexing extracts
+        for session in pending:
             consolidate(self.store, session.id)
             persona = reflect(self.store, self.backend, session.id)
             if persona is not None:
