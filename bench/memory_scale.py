@@ -9,11 +9,13 @@
    time and neighbour signals, k=10), p50 and p95 over varied questions, plus disk bytes
    per memory. Query embedding is included in the latency.
 
-The large corpora are synthesised: the texts come from templates over people, places,
-activities, feelings and times, so they are varied and realistic in length and vocabulary.
+The large corpora are synthesised: each turn's text is drawn afresh from templates over
+people, places, activities, feelings and times, so the texts are varied and realistic in
+length and vocabulary (and BM25 sees a realistic spread of common and rare words).
 Embedding a million texts on 2 cores would take hours, so each synthetic turn's vectors
-are those of a real embedded template sentence with small random noise (labelled in the
-output). Latency does not depend on which vectors they are, only on how many.
+are those of one of 400 real embedded template sentences with small random noise
+(labelled in the output). Latency does not depend on which vectors they are, only on how
+many.
 """
 
 from __future__ import annotations
@@ -151,9 +153,9 @@ def synthesise(store: SQLiteStore, embedders: list[Embedder], size: int) -> None
                 "INSERT INTO sessions(started_at, ended_at) VALUES (?, ?)",
                 (moment.isoformat(), moment.isoformat()),
             )
-        rows = []
+        rows, choices = [], []
         for i in range(size):
-            choice = rng.randrange(len(pool))
+            choices.append(rng.randrange(len(pool)))
             speaker = "Theodore" if i % 2 == 0 else "Samantha"
             moment = start + timedelta(hours=6 * (i // 20), seconds=30 * (i % 20))
             rows.append(
@@ -161,7 +163,7 @@ def synthesise(store: SQLiteStore, embedders: list[Embedder], size: int) -> None
                     i // 20 + 1,
                     "user" if i % 2 == 0 else "companion",
                     speaker,
-                    pool[choice],
+                    text(rng),
                     moment.isoformat(),
                     "complete",
                     0.3,
@@ -173,15 +175,13 @@ def synthesise(store: SQLiteStore, embedders: list[Embedder], size: int) -> None
             " importance, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-    ids = [r[0] for r in store._db.execute("SELECT id, text FROM turns ORDER BY id")]
-    texts = {t: i for i, t in enumerate(pool)}
-    turn_texts = [r[1] for r in store._db.execute("SELECT id, text FROM turns ORDER BY id")]
+    ids = [r[0] for r in store._db.execute("SELECT id FROM turns ORDER BY id")]
     for embedder in embedders:
         contexts, units = pooled[embedder.name]
         noise = np.random.default_rng(size)
         for start_row in range(0, len(ids), 20_000):
             chunk = ids[start_row : start_row + 20_000]
-            picks = [texts[t] for t in turn_texts[start_row : start_row + 20_000]]
+            picks = choices[start_row : start_row + 20_000]
             vectors = contexts[picks] + noise.normal(0, 0.02, (len(picks), contexts.shape[1]))
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             store.put_vectors(

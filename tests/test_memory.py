@@ -242,3 +242,58 @@ def test_ivf_finds_nearest_neighbours() -> None:
         rows = index.candidates(q[None, :])
         found += len(truth & set(rows[np.argsort(-(data[rows] @ q))[:10]]))
     assert found / (40 * 10) > 0.9
+
+
+def test_recall_expands_to_neighbouring_turns_and_sessions(memory: tuple) -> None:
+    store, retriever, names = memory
+    hit = retriever.search("Did you go alone?", 1)[0][0]
+    assert names[hit.id] == "s2t2"
+    around = retriever.expand(hit, 1)
+    assert [names[t.id] for t in around] == ["s2t1", "s2t2", "s2t3"]
+    # Never crosses into another session, and clamps at its edges.
+    first = next(t for t in store.turns() if names[t.id] == "s2t1")
+    assert [names[t.id] for t in retriever.expand(first, 5)] == ["s2t1", "s2t2", "s2t3"]
+    earlier, later = store.adjacent_sessions(hit.session_id)
+    assert earlier is not None and later is not None
+    assert earlier.id < hit.session_id < later.id
+    assert store.neighbours(10_000) == []
+
+
+def test_lexical_bm25_stems_and_scores_context() -> None:
+    from os1.memory.lexical import LexicalIndex, stem
+
+    assert stem("hiking") == stem("hiked") == stem("hikes") == stem("hike")
+    assert stem("running") == stem("run")
+    assert stem("parties") == stem("party")
+    index = LexicalIndex()
+    index.add(1, "Theodore", "We went hiking in Griffith Park.")
+    index.add(1, "Samantha", "Yes, last Saturday!")
+    index.add(2, "Theodore", "The weather is nice today.")
+    scores = index.scores("When did we hike?")
+    # The reply scores through the turn it answers; the other session's turn does not.
+    assert scores[0] > scores[1] > 0
+    assert scores[2] == 0
+    assert index.scores("the and of").sum() == 0  # stopwords alone match nothing
+
+
+def test_vectors_load_in_batches_like_all_at_once(
+    memory: tuple, e5: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, full, _ = memory
+    batched, last = store.vectors_after(0, limit=2)
+    assert sum(len(ids) for ids, _ in batched.values()) == 2
+    rest, end = store.vectors_after(last, limit=10_000)
+    assert end == store.last_vector_rowid()
+    assert store.vectors_after(end)[1] == end
+    counts = store.vector_counts_after(0)
+    assert sum(counts.values()) == 2 + sum(len(ids) for ids, _ in rest.values())
+    # A retriever that reads two vectors at a time ranks exactly as one that read them all.
+    small = HybridRetriever(
+        store, [e5], participants=["Theodore", "Samantha"], asker="Theodore", companion="Samantha"
+    )
+    reads = store.vectors_after
+    monkeypatch.setattr(store, "vectors_after", lambda after: reads(after, limit=2))
+    for question in ("Where did I go hiking?", "Did I sign the divorce papers?"):
+        assert [t.id for t, _ in small.search(question, 5)] == [
+            t.id for t, _ in full.search(question, 5)
+        ]

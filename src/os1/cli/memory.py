@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from os1.cli.common import console, friendly_errors, print_json, runtime
+from os1.domain import Turn
 from os1.evaluation.locomo import DatasetError, evaluate
 from os1.memory import portability
 from os1.memory.store import SQLiteStore, StoreError
@@ -110,38 +111,63 @@ def memory_list(
 @memory_group.command("search")
 @click.argument("query", nargs=-1, required=True)
 @click.option("-k", "k", default=5, show_default=True, help="How many memories.")
+@click.option(
+    "--around",
+    default=0,
+    show_default=True,
+    help="Also show this many turns before and after each memory, from its conversation.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @friendly_errors
-def memory_search(ctx: click.Context, query: tuple[str, ...], k: int, as_json: bool) -> None:
+def memory_search(
+    ctx: click.Context, query: tuple[str, ...], k: int, around: int, as_json: bool
+) -> None:
     """Search everything said, as the OS recalls it (time words like "last week" work)."""
     rt = runtime(ctx)
     rt.memorizer().index()
-    hits = rt.retriever().search(" ".join(query), k)
+    retriever = rt.retriever()
+    hits = retriever.search(" ".join(query), k)
+    contexts = {t.id: retriever.expand(t, around) if around > 0 else [t] for t, _ in hits}
     if as_json:
         print_json(
             [
                 {
-                    "id": f"t{t.id}",
-                    "speaker": t.speaker,
-                    "text": t.text,
-                    "at": t.created_at.isoformat(),
+                    **_turn_json(t),
                     "score": round(s, 3),
+                    **(
+                        {"context": [_turn_json(c) for c in contexts[t.id] if c.id != t.id]}
+                        if around > 0
+                        else {}
+                    ),
                 }
                 for t, s in hits
             ]
         )
         return
     for turn, score in hits:
-        console.print(
-            Text.assemble(
-                (f"t{turn.id} ", "dim"),
-                (f"{turn.created_at.astimezone():%d %b %Y} ", "dim"),
-                (f"{turn.speaker}: ", "bold"),
-                turn.text,
-                (f"  ({score:.2f})", "dim"),
+        for shown in contexts[turn.id]:
+            hit = shown.id == turn.id
+            console.print(
+                Text.assemble(
+                    (f"t{shown.id} ", "dim"),
+                    (f"{shown.created_at.astimezone():%d %b %Y} ", "dim"),
+                    (f"{shown.speaker}: ", "bold" if hit else "dim"),
+                    (shown.text, "" if hit else "dim"),
+                    (f"  ({score:.2f})" if hit else "", "dim"),
+                )
             )
-        )
+        if around > 0:
+            console.print()
+
+
+def _turn_json(turn: Turn) -> dict[str, str]:
+    return {
+        "id": f"t{turn.id}",
+        "speaker": turn.speaker,
+        "text": turn.text,
+        "at": turn.created_at.isoformat(),
+    }
 
 
 @memory_group.command("show")

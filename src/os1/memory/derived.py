@@ -260,26 +260,37 @@ class DerivedMemory:
             )
 
     def vectors_after(
-        self, after_rowid: int
-    ) -> dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
-        """Vectors stored after ``after_rowid``, by (model, kind): turn ids and matrix.
+        self, after_rowid: int, limit: int = 100_000
+    ) -> tuple[dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]], int]:
+        """Up to ``limit`` vectors stored after ``after_rowid``, by (model, kind): turn ids
+        and matrix; and the last rowid read (``after_rowid`` when there were none).
 
         Selecting by rowid alone makes this a range scan of only the new rows, so a
-        search that finds nothing new pays almost nothing.
+        search that finds nothing new pays almost nothing; the limit keeps loading a very
+        large store in bounded memory.
         """
         rows = self._db.execute(
-            "SELECT model, kind, turn_id, vector FROM turn_vectors WHERE rowid > ? ORDER BY rowid",
-            (after_rowid,),
+            "SELECT rowid, model, kind, turn_id, vector FROM turn_vectors WHERE rowid > ? "
+            "ORDER BY rowid LIMIT ?",
+            (after_rowid, limit),
         ).fetchall()
         grouped: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
-        for model, kind, turn_id, vector in rows:
+        for _, model, kind, turn_id, vector in rows:
             grouped.setdefault((model, kind), []).append((turn_id, vector))
         out = {}
         for key, items in grouped.items():
             ids = np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))
             matrix = np.frombuffer(b"".join(v for _, v in items), dtype=np.float32)
             out[key] = (ids, matrix.reshape(len(items), -1).copy())
-        return out
+        return out, (int(rows[-1][0]) if rows else after_rowid)
+
+    def vector_counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
+        """How many vectors each (model, kind) has after ``after_rowid``."""
+        rows = self._db.execute(
+            "SELECT model, kind, count(*) FROM turn_vectors WHERE rowid > ? GROUP BY model, kind",
+            (after_rowid,),
+        )
+        return {(str(m), str(k)): int(c) for m, k, c in rows}
 
     def last_vector_rowid(self) -> int:
         row = self._db.execute("SELECT max(rowid) FROM turn_vectors").fetchone()

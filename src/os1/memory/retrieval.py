@@ -3,7 +3,8 @@
 Each turn gets one score, a weighted sum of standardised signals (z-scores over all
 turns, which measured better than rank fusion on long conversations):
 
-- BM25 over the turn, its speaker, an image caption and the turn before it (SQLite FTS5);
+- BM25 over the turn, its speaker, an image caption and the turn before it (held in
+  memory by ``os1.memory.lexical``);
 - dense similarity (per embedding model) of the question, and of the question with the
   participants' names removed, to the turn in context and to its best sentence;
 - a speaker prior when the question names one participant (or says "I"/"you");
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -29,6 +31,7 @@ import numpy.typing as npt
 from os1.domain import Turn
 from os1.memory.embedding import Embedder
 from os1.memory.ivf import IVFIndex
+from os1.memory.lexical import LexicalIndex
 from os1.memory.passages import mentioned, strip_names
 from os1.memory.store import SQLiteStore
 from os1.memory.timeparse import TimeSpan, parse
@@ -39,6 +42,8 @@ Rows = npt.NDArray[np.int64]
 # BM25 and an IVF index, and are rescored exactly.
 FULL_SCAN_TURNS = 30_000
 MAX_QUERY_CHARS = 1000
+# Shared by every retriever in the process, so a server with many users has two threads.
+_ENCODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="os1-encode")
 FIRST_PERSON = {"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd"}
 SECOND_PERSON = {"you", "your", "yours", "yourself", "you're", "you've"}
 
@@ -75,6 +80,9 @@ class _Matrix:
     order: npt.NDArray[np.int64] | None = None
     bounds: npt.NDArray[np.int64] | None = None
     ivf: IVFIndex | None = None
+    # The fixed random sample's vectors, copied together once (see _dense).
+    sample_vectors: npt.NDArray[np.float32] | None = None
+    sample_lengths: npt.NDArray[np.int64] | None = None
 
     def layout(self, turn_ids: npt.NDArray[np.int64]) -> None:
         stale = self.bounds is None or len(self.bounds) != len(turn_ids) + 1
@@ -83,16 +91,20 @@ class _Matrix:
             self.order = np.argsort(self.rows, kind="stable")
             counts = np.bincount(self.rows, minlength=len(turn_ids))
             self.bounds = np.concatenate([[0], np.cumsum(counts)])
+            self.sample_vectors = self.sample_lengths = None
 
-    def gather(self, turn_rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Vector rows belonging to the given turn rows."""
+    def gather(
+        self, turn_rows: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Vector rows of the given turn rows, each turn's together and in the given order,
+        and how many each turn has."""
         assert self.order is not None and self.bounds is not None
         starts = self.bounds[turn_rows]
         lengths = self.bounds[turn_rows + 1] - starts
         # Each turn's span laid end to end, without a Python loop.
         shift = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
         positions: npt.NDArray[np.int64] = shift + np.arange(int(lengths.sum()))
-        return self.order[positions]
+        return self.order[positions], lengths
 
 
 class _Index:
@@ -110,6 +122,7 @@ class _Index:
         self.matrices: dict[tuple[str, str], _Matrix] = {}
         self.last_vector_rowid = 0
         self.sample: npt.NDArray[np.int64] | None = None
+        self.lexical = LexicalIndex()
 
 
 class HybridRetriever:
@@ -142,45 +155,79 @@ class HybridRetriever:
         if generation != index.generation:
             index = self._index = _Index()
             index.generation = generation
-        last = int(index.turn_ids[-1]) if len(index.turn_ids) else 0
-        new = self.store.turns_after(last)
-        if new:
-            index.turn_ids = np.concatenate([index.turn_ids, [t.id for t in new]])
-            index.sessions = np.concatenate([index.sessions, [t.session_id for t in new]])
-            index.times = np.concatenate([index.times, [t.created_at.timestamp() for t in new]])
-            index.importance = np.concatenate([index.importance, [t.importance for t in new]])
-            codes = []
-            for turn in new:
-                if turn.speaker not in index.speaker_names:
-                    index.speaker_names.append(turn.speaker)
-                codes.append(index.speaker_names.index(turn.speaker))
-            index.speakers = np.concatenate([index.speakers, np.array(codes, np.int32)])
-            index.sample = None
-        last_rowid = self.store.last_vector_rowid()
-        if last_rowid > index.last_vector_rowid:
-            wanted = {e.name for e in self.embedders}
-            for (model, kind), (owners, vectors) in self.store.vectors_after(
-                index.last_vector_rowid
-            ).items():
-                if model not in wanted:
-                    continue
-                matrix = index.matrices.setdefault((model, kind), _Matrix())
-                matrix.owners = np.concatenate([matrix.owners, owners])
-                matrix.vectors = (
-                    vectors if matrix.vectors.size == 0 else np.vstack([matrix.vectors, vectors])
-                )
-                if matrix.ivf is not None:
-                    matrix.ivf.add(vectors)
-            index.last_vector_rowid = last_rowid
+        while new := self.store.turns_after(
+            int(index.turn_ids[-1]) if len(index.turn_ids) else 0, limit=50_000
+        ):
+            self._add_turns(index, new)
+        if self.store.last_vector_rowid() > index.last_vector_rowid:
+            self._add_vectors(index)
         for matrix in index.matrices.values():
             matrix.layout(index.turn_ids)
         return index
+
+    @staticmethod
+    def _add_turns(index: _Index, new: list[Turn]) -> None:
+        index.turn_ids = np.concatenate([index.turn_ids, [t.id for t in new]])
+        index.sessions = np.concatenate([index.sessions, [t.session_id for t in new]])
+        index.times = np.concatenate([index.times, [t.created_at.timestamp() for t in new]])
+        index.importance = np.concatenate([index.importance, [t.importance for t in new]])
+        codes = []
+        for turn in new:
+            if turn.speaker not in index.speaker_names:
+                index.speaker_names.append(turn.speaker)
+            codes.append(index.speaker_names.index(turn.speaker))
+            index.lexical.add(turn.session_id, turn.speaker, turn.text, turn.extra)
+        index.speakers = np.concatenate([index.speakers, np.array(codes, np.int32)])
+        index.sample = None
+
+    def _add_vectors(self, index: _Index) -> None:
+        """Append the vectors stored since the last refresh, read in batches into arrays
+        sized up front, so even a million turns load without holding two copies."""
+        wanted = {e.name for e in self.embedders}
+        counts = self.store.vector_counts_after(index.last_vector_rowid)
+        filled: dict[tuple[str, str], int] = {}
+        while True:
+            batch, last = self.store.vectors_after(index.last_vector_rowid)
+            if last == index.last_vector_rowid:
+                break
+            index.last_vector_rowid = last
+            for key, (owners, vectors) in batch.items():
+                if key[0] not in wanted:
+                    continue
+                matrix = index.matrices.setdefault(key, _Matrix())
+                if key not in filled:
+                    filled[key] = had = len(matrix.owners)
+                    more = counts.get(key, 0)
+                    grown = np.empty((had + more, vectors.shape[1]), np.float32)
+                    if had:
+                        grown[:had] = matrix.vectors
+                    matrix.vectors = grown
+                    matrix.owners = np.concatenate([matrix.owners, np.zeros(more, np.int64)])
+                start = filled[key]
+                # A vector written after the count was taken: make room for it.
+                if start + len(vectors) > len(matrix.vectors):
+                    matrix.vectors = np.vstack([matrix.vectors[:start], vectors])
+                    matrix.owners = np.concatenate([matrix.owners[:start], owners])
+                else:
+                    matrix.vectors[start : start + len(vectors)] = vectors
+                    matrix.owners[start : start + len(owners)] = owners
+                filled[key] = start + len(vectors)
+                if matrix.ivf is not None:
+                    matrix.ivf.add(vectors)
+        for key, size in filled.items():
+            matrix = index.matrices[key]
+            matrix.vectors, matrix.owners = matrix.vectors[:size], matrix.owners[:size]
 
     # --- search ---------------------------------------------------------------
 
     def recall(self, query: str, k: int, exclude_session: int | None = None) -> list[Recollection]:
         hits = self.search(query, k, exclude_session=exclude_session)
         return [Recollection(turn=t, score=s) for t, s in hits]
+
+    def expand(self, turn: Turn, around: int = 1) -> list[Turn]:
+        """A recalled turn with ``around`` turns either side of it in its session: what
+        led up to it and what followed."""
+        return self.store.neighbours(turn.id, before=around, after=around)
 
     def search(
         self,
@@ -217,26 +264,28 @@ class HybridRetriever:
         n = len(index.turn_ids)
         names = self.participants or sorted(index.speaker_names)
         stripped = strip_names(query, names) or query
-        self.last_embed_s = 0.0
-        questions = {}
-        for embedder in self.embedders:
-            began = time.perf_counter()
-            questions[embedder.name] = embedder.queries([query, stripped])
-            self.last_embed_s += time.perf_counter() - began
-        hits = self.store.bm25(query, limit=max(1000, min(n // 20, 5000)))
+        # The models encode the question on worker threads while BM25 runs here: their
+        # native code releases the GIL, so on two cores the three overlap.
+        asked = [query] if stripped == query else [query, stripped]
+        began = time.perf_counter()
+        futures = {e.name: _ENCODERS.submit(e.queries, asked) for e in self.embedders}
+        lexical = index.lexical.scores(query)
+        questions = {name: future.result() for name, future in futures.items()}
+        self.last_embed_s = time.perf_counter() - began
 
         if full or n <= self.full_scan_turns:
             rows = np.arange(n)
             sample = None
         else:
-            rows = self._candidates(index, questions, hits, k)
+            rows = self._candidates(index, questions, lexical, k)
             if index.sample is None:
                 index.sample = np.sort(
                     np.random.default_rng(0).choice(n, size=min(n, 2000), replace=False)
                 )
             sample = index.sample
 
-        total = w.bm25 * self._bm25(index, hits, rows)
+        spread = float(lexical.std()) or 1.0
+        total = w.bm25 * (lexical[rows] - lexical.mean()) / spread
         for embedder in self.embedders:
             total += w.dense * self._dense(
                 index, embedder.name, questions[embedder.name], rows, sample
@@ -255,12 +304,14 @@ class HybridRetriever:
         self,
         index: _Index,
         questions: dict[str, npt.NDArray[np.float32]],
-        hits: list[tuple[int, float]],
+        lexical: Scores,
         k: int,
     ) -> npt.NDArray[np.int64]:
         """BM25's best, each model's nearest turns (IVF), and their neighbours."""
         n = len(index.turn_ids)
-        found = [_rows_of(index, [h[0] for h in hits[: max(200, 4 * k)]])]
+        wanted = min(max(200, 4 * k), n)
+        best = np.argpartition(-lexical, wanted - 1)[:wanted]
+        found = [best[lexical[best] > 0]]
         for name, asked in questions.items():
             matrix = index.matrices.get((name, "context"))
             if matrix is None or not len(matrix.owners):
@@ -274,22 +325,6 @@ class HybridRetriever:
             found.append(matrix.rows[keep])
         core = np.unique(np.concatenate(found))
         return np.unique(np.clip(np.concatenate([core - 1, core, core + 1]), 0, n - 1))
-
-    def _bm25(self, index: _Index, hits: list[tuple[int, float]], rows: Rows) -> Scores:
-        n = len(index.turn_ids)
-        values = np.array([h[1] for h in hits]) if hits else np.zeros(0)
-        # Turns with no matching word score 0: the mean and spread over all turns follow
-        # from the hits alone.
-        mean = values.sum() / n
-        spread = float(np.sqrt(max((values**2).sum() / n - mean**2, 0.0))) or 1.0
-        raw = np.zeros(len(rows))
-        if hits:
-            positions = np.searchsorted(rows, _rows_of(index, [h[0] for h in hits]))
-            positions = np.minimum(positions, len(rows) - 1)
-            matched = rows[positions] == _rows_of(index, [h[0] for h in hits])
-            raw[positions[matched]] = values[matched]
-        out: Scores = (raw - mean) / spread
-        return out
 
     def _dense(
         self,
@@ -307,7 +342,14 @@ class HybridRetriever:
             if matrix is None or not len(matrix.owners):
                 continue
             best = self._best(matrix, questions, rows)
-            reference = best if sample is None else self._best(matrix, questions, sample)
+            if sample is None:
+                reference = best
+            else:
+                if matrix.sample_vectors is None:
+                    vector_rows, matrix.sample_lengths = matrix.gather(sample)
+                    matrix.sample_vectors = matrix.vectors[vector_rows]
+                assert matrix.sample_lengths is not None
+                reference = _segment_max(matrix.sample_vectors @ questions.T, matrix.sample_lengths)
             for column in range(best.shape[1]):
                 values, ref = best[:, column], reference[:, column]
                 ok = np.isfinite(ref)
@@ -334,14 +376,8 @@ class HybridRetriever:
             starts = np.flatnonzero(np.r_[True, matrix.rows[1:] != matrix.rows[:-1]])
             best[matrix.rows[starts]] = np.maximum.reduceat(sims, starts, axis=0)
             return best
-        vector_rows = matrix.gather(rows) if not everything else np.arange(len(matrix.rows))
-        sims = matrix.vectors[vector_rows] @ questions.T
-        owner = np.searchsorted(rows, matrix.rows[vector_rows])
-        owner = np.minimum(owner, len(rows) - 1)
-        inside = rows[owner] == matrix.rows[vector_rows]
-        for column in range(questions.shape[0]):
-            np.maximum.at(best[:, column], owner[inside], sims[inside, column])
-        return best
+        vector_rows, lengths = matrix.gather(rows)
+        return _segment_max(matrix.vectors[vector_rows] @ questions.T, lengths)
 
     def _speaker_prior(self, index: _Index, query: str, names: Sequence[str]) -> Scores:
         named = mentioned(query, names)
@@ -368,11 +404,17 @@ class HybridRetriever:
         return ((index.times >= lo) & (index.times < hi)).astype(np.float64)
 
 
-def _rows_of(index: _Index, turn_ids: Sequence[int]) -> npt.NDArray[np.int64]:
-    ids = np.asarray(turn_ids, np.int64)
-    rows = np.searchsorted(index.turn_ids, ids)
-    rows = np.minimum(rows, max(len(index.turn_ids) - 1, 0))
-    return rows[index.turn_ids[rows] == ids] if len(ids) else rows
+def _segment_max(
+    sims: npt.NDArray[np.float32], lengths: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """Per segment (consecutive rows, ``lengths`` long each) the column-wise maximum;
+    -inf for a segment with no rows."""
+    best = np.full((len(lengths), sims.shape[1]), -np.inf)
+    filled = lengths > 0
+    if filled.any():
+        starts = (np.cumsum(lengths) - lengths)[filled]
+        best[filled] = np.maximum.reduceat(sims, starts, axis=0)
+    return best
 
 
 def _smooth(scores: Scores, rows: Rows, sessions: npt.NDArray[np.int64], weight: float) -> Scores:

@@ -114,6 +114,14 @@ CREATE TABLE IF NOT EXISTS profile (
     doc TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+-- When each stage of a spoken turn happened, in seconds after the user's speech ended
+-- (speech end, final transcript, first token, first audio), for --verbose and benchmarks.
+CREATE TABLE IF NOT EXISTS turn_timings (
+    turn_id INTEGER NOT NULL REFERENCES turns(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (turn_id, stage)
+);
 CREATE TABLE IF NOT EXISTS persona_versions (
     id INTEGER PRIMARY KEY,
     created_at TEXT NOT NULL,

@@ -37,7 +37,7 @@ class StoreBusy(StoreError):
     """Another process holds the database for longer than the busy timeout."""
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class SQLiteStore(DerivedMemory):
@@ -221,6 +221,42 @@ class SQLiteStore(DerivedMemory):
                 "SELECT * FROM turns WHERE session_id = ? ORDER BY id", (session_id,)
             )
         return [_turn(r) for r in rows]
+
+    def neighbours(self, turn_id: int, before: int = 1, after: int = 1) -> list[Turn]:
+        """The turn with up to ``before`` and ``after`` turns around it, same session, in
+        order; empty when the turn does not exist."""
+        rows = self._db.execute(
+            "SELECT * FROM (SELECT t.* FROM turns t, turns x WHERE x.id = ? "
+            "AND t.session_id = x.session_id AND t.id < x.id ORDER BY t.id DESC LIMIT ?) "
+            "UNION ALL SELECT * FROM (SELECT t.* FROM turns t, turns x WHERE x.id = ? "
+            "AND t.session_id = x.session_id AND t.id >= x.id ORDER BY t.id LIMIT ?)",
+            (turn_id, max(before, 0), turn_id, max(after, 0) + 1),
+        )
+        return sorted((_turn(r) for r in rows), key=lambda t: t.id)
+
+    def adjacent_sessions(self, session_id: int) -> tuple[Session | None, Session | None]:
+        """The sessions just before and just after ``session_id``."""
+        earlier = self._db.execute(
+            "SELECT * FROM sessions WHERE id < ? ORDER BY id DESC LIMIT 1", (session_id,)
+        ).fetchone()
+        later = self._db.execute(
+            "SELECT * FROM sessions WHERE id > ? ORDER BY id LIMIT 1", (session_id,)
+        ).fetchone()
+        return (_session(earlier) if earlier else None, _session(later) if later else None)
+
+    def save_timings(self, turn_id: int, timings: dict[str, float]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO turn_timings(turn_id, stage, seconds) VALUES (?, ?, ?)",
+                [(turn_id, stage, float(s)) for stage, s in timings.items()],
+            )
+
+    def timings(self, turn_id: int) -> dict[str, float]:
+        rows = self._db.execute(
+            "SELECT stage, seconds FROM turn_timings WHERE turn_id = ? ORDER BY seconds",
+            (turn_id,),
+        )
+        return {str(r[0]): float(r[1]) for r in rows}
 
     def search_turns(
         self, query: str, limit: int, exclude_session: int | None = None
