@@ -62,6 +62,23 @@ SCHEMA: dict[str, dict[str, Option]] = {
             False, "Also ask the chat model for facts as JSON (for capable models)"
         ),
     },
+    "voice": {
+        "stt": Option(
+            "pocketsphinx",
+            "Speech recognition: pocketsphinx (bundled), faster-whisper or whisper-cpp",
+        ),
+        "stt_model": Option("", "Model file or folder for the speech recognizer, if it needs one"),
+        "tts": Option("auto", "Speech synthesis: auto, piper, espeak-ng or kokoro"),
+        "tts_model": Option("", "A Piper or Kokoro voice file; empty means the built-in voices"),
+        "end_silence_ms": Option(600, "Silence that ends your turn when speaking"),
+        "turn_policy": Option(
+            "hesitation",
+            "hesitation (wait longer after 'and', 'um'…) or silence (a fixed window)",
+            ("hesitation", "silence"),
+        ),
+        "input_device": Option("", "Microphone name or number; empty means the default"),
+        "output_device": Option("", "Speaker name or number; empty means the default"),
+    },
     "store": {
         "busy_timeout_s": Option(5.0, "Seconds to wait for a database another process holds"),
     },

@@ -18,11 +18,20 @@ from os1.llm.base import BackendError
 from os1.memory.store import StoreError
 from os1.mind.companion import EmptyMessage, NotSetUp
 from os1.mind.onboarding import OnboardingError
+from os1.voice.errors import VoiceError
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
-EXPECTED = (config.ConfigError, BackendError, StoreError, NotSetUp, EmptyMessage, OnboardingError)
+EXPECTED = (
+    config.ConfigError,
+    BackendError,
+    StoreError,
+    NotSetUp,
+    EmptyMessage,
+    OnboardingError,
+    VoiceError,
+)
 
 
 def friendly_errors(func: F) -> F:

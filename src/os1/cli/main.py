@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from os1 import __version__
-from os1.cli import manage, memory, talk
+from os1.cli import manage, memory, talk, voice
 from os1.cli.common import friendly_errors
 
 
@@ -29,6 +29,9 @@ for command in (
     talk.ask,
     talk.history,
     talk.sleep,
+    voice.talk,
+    voice.say,
+    voice.transcribe_command,
     manage.config_group,
     manage.model_group,
     manage.persona_group,

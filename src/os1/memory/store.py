@@ -46,7 +46,10 @@ class SQLiteStore(DerivedMemory):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
         try:
-            self._db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+            # One thread at a time, but not always the same one (voice replies run on a worker).
+            self._db = sqlite3.connect(
+                path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+            )
             self._db.row_factory = sqlite3.Row
             with self._translate_errors():
                 self._db.execute("PRAGMA journal_mode=WAL")

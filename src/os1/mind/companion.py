@@ -40,8 +40,12 @@ class Reply:
     """A reply being generated. Iterate it for text pieces; when it ends (fully, by
     cancellation, by Ctrl-C or by an error) what was said is stored with its status."""
 
-    def __init__(self, companion: Companion, user_turn: Turn, cancel: CancelToken) -> None:
+    def __init__(
+        self, companion: Companion, user_turn: Turn, cancel: CancelToken, hold: bool = False
+    ) -> None:
         self.user_turn = user_turn
+        # Voice holds the reply back until playback ends, then stores what was heard.
+        self.hold = hold
         self.cancel = cancel
         self.text = ""
         self.status = TurnStatus.PENDING
@@ -79,15 +83,22 @@ class Reply:
             raise
         finally:
             self.text = self.text.strip()
-            if self.text:
-                self.turn = companion.store.add_turn(
-                    self.user_turn.session_id,
-                    Role.COMPANION,
-                    companion.persona.name,
-                    self.text,
-                    self.status,
-                    importance=importance(self.text),
-                )
+            if not self.hold:
+                self.store()
+
+    def store(self, text: str | None = None, status: TurnStatus | None = None) -> Turn | None:
+        """Store the reply (by default all generated text, with its status), once."""
+        said = (self.text if text is None else text).strip()
+        if self.turn is None and said:
+            self.turn = self._companion.store.add_turn(
+                self.user_turn.session_id,
+                Role.COMPANION,
+                self._companion.persona.name,
+                said,
+                status or self.status,
+                importance=importance(said),
+            )
+        return self.turn
 
 
 class Companion:
@@ -127,15 +138,16 @@ class Companion:
         self._session = current
         return current
 
-    def respond(self, text: str, cancel: CancelToken | None = None) -> Reply:
-        """Store the user's turn now, before any generation, and return the reply stream."""
+    def respond(self, text: str, cancel: CancelToken | None = None, hold: bool = False) -> Reply:
+        """Store the user's turn now, before any generation, and return the reply stream.
+        With ``hold`` the reply is stored only by ``Reply.store`` (voice: what was heard)."""
         if not text.strip():
             raise EmptyMessage()
         session = self.session()
         turn = self.store.add_turn(
             session.id, Role.USER, self.profile.name, text, importance=importance(text)
         )
-        return Reply(self, turn, cancel or CancelToken())
+        return Reply(self, turn, cancel or CancelToken(), hold)
 
     def prompt_for(self, user_turn: Turn) -> Prompt:
         history = [

@@ -1,0 +1,236 @@
+"""A spoken conversation: the listening pipeline, the companion's reply, and barge-in.
+
+Input audio is pushed through ``hear`` (from a microphone thread, a WebSocket or a file).
+When a turn ends, the reply runs on its own threads: the model's tokens are cut into
+phrases, a voice worker synthesises each phrase, and playback plays them in short blocks.
+If the user starts speaking while OS1 talks, playback stops within a block, generation is
+cancelled, and only what was heard is stored as the reply.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from os1.domain import TurnStatus
+from os1.llm.base import CancelToken
+from os1.mind.companion import Companion, Reply
+from os1.voice.frames import (
+    AudioIn,
+    FinalTranscript,
+    Frame,
+    Interrupted,
+    ReplyAudio,
+    ReplyText,
+    SpeechStarted,
+    TurnTimings,
+)
+from os1.voice.listening import SpeechDetector, Transcriber, TurnDetector, TurnEndPolicy
+from os1.voice.pipeline import Pipeline
+from os1.voice.speaking import AudioSink, PhraseChunker, Playback
+from os1.voice.stt import Recognizer
+from os1.voice.tts import Synthesizer
+from os1.voice.vad import VoiceActivityDetector
+
+
+@dataclass
+class SpokenTurn:
+    """One exchange: what the user said, what OS1 said aloud, and when each stage was."""
+
+    heard: str
+    spoken: str = ""
+    generated: str = ""
+    interrupted: bool = False
+    timings: TurnTimings = field(default_factory=TurnTimings)
+    bargein_stop_s: float | None = None
+    reply_turn_id: int | None = None
+    error: str | None = None
+
+
+class _Reply:
+    """One reply in flight, and the threads that voice and play it."""
+
+    def __init__(self, final: FinalTranscript, ended_at: float, sink: AudioSink) -> None:
+        self.final = final
+        self.ended_at = ended_at  # wall clock when the turn's end was detected
+        self.cancel = CancelToken()
+        self.playback = Playback(sink)
+        self.turn = SpokenTurn(final.text)
+        self.done = threading.Event()
+        self.detected_at: float | None = None
+
+    def since_end(self) -> float:
+        return time.perf_counter() - self.ended_at
+
+
+class VoiceConversation:
+    def __init__(
+        self,
+        companion: Companion,
+        recognizer: Recognizer,
+        vad: VoiceActivityDetector,
+        synthesizer: Synthesizer,
+        sink: AudioSink,
+        policy: TurnEndPolicy | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
+    ) -> None:
+        self.companion = companion
+        self.synthesizer = synthesizer
+        self.sink = sink
+        self.transcriber = Transcriber(recognizer)
+        self.turn_detector = TurnDetector(self.transcriber, policy)
+        self.listening = Pipeline([SpeechDetector(vad), self.transcriber, self.turn_detector])
+        self.on_frame = on_frame or (lambda frame: None)
+        self.finished: queue.Queue[SpokenTurn] = queue.Queue()
+        self._reply: _Reply | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def speaking(self) -> bool:
+        reply = self._reply
+        return reply is not None and not reply.done.is_set()
+
+    # --- input ------------------------------------------------------------------
+
+    def hear(self, frame: AudioIn) -> list[Frame]:
+        """Push input audio; returns the listening frames it produced."""
+        frames = self.listening.push(frame)
+        for out in frames:
+            if not isinstance(out, AudioIn):
+                self.on_frame(out)
+            if isinstance(out, SpeechStarted) and self.speaking:
+                self.barge_in(out.at)
+            elif isinstance(out, FinalTranscript):
+                self._start_reply(out)
+        return frames
+
+    def end_of_input(self, at: float) -> list[Frame]:
+        """The input ended (a file, a closed socket): a turn still open ends now."""
+        frames = self.turn_detector.end_turn(at)
+        for out in frames:
+            self.on_frame(out)
+            if isinstance(out, FinalTranscript):
+                self._start_reply(out)
+        return frames
+
+    def barge_in(self, at: float) -> None:
+        """The user spoke over the reply: stop playback now and cancel the rest."""
+        with self._lock:
+            reply = self._reply
+        if reply is None or reply.done.is_set():
+            return
+        reply.detected_at = time.perf_counter()
+        reply.playback.stop()
+        reply.cancel.cancel()
+        stop = getattr(self.sink, "stop", None)
+        if callable(stop):
+            stop()
+
+    def wait(self, timeout: float | None = None) -> SpokenTurn | None:
+        """The next finished exchange, or None if none finished within ``timeout``."""
+        try:
+            return self.finished.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    # --- the reply --------------------------------------------------------------
+
+    def _start_reply(self, final: FinalTranscript) -> None:
+        previous = self._reply
+        if previous is not None and not previous.done.is_set():
+            self.barge_in(final.at)
+            previous.done.wait()
+        reply = _Reply(final, time.perf_counter(), self.sink)
+        reply.turn.timings.end_silence_s = round(final.at - final.speech_end_at, 3)
+        with self._lock:
+            self._reply = reply
+        threading.Thread(target=self._run_reply, args=(reply,), daemon=True).start()
+
+    def _run_reply(self, reply: _Reply) -> None:
+        timings = reply.turn.timings
+        # The transcript was final when the turn ended; the end was detected on arrival.
+        timings.final_transcript_s = round(reply.since_end(), 3)
+        phrases: queue.Queue[str | None] = queue.Queue()
+        voice = threading.Thread(target=self._voice, args=(reply, phrases), daemon=True)
+        voice.start()
+        answer: Reply | None = None
+        try:
+            answer = self.companion.respond(reply.final.text, reply.cancel, hold=True)
+            chunker = PhraseChunker()
+            for piece in answer:
+                if timings.first_token_s is None:
+                    timings.first_token_s = round(reply.since_end(), 3)
+                for phrase in chunker.feed(piece):
+                    self._phrase(reply, phrase, phrases)
+                if reply.cancel.cancelled:
+                    break
+            else:
+                for phrase in chunker.flush():
+                    self._phrase(reply, phrase, phrases)
+        except Exception as exc:  # any failure must still end the turn, and is reported
+            reply.turn.error = str(exc) or type(exc).__name__
+        finally:
+            if answer is not None:
+                answer.close()
+            phrases.put(None)
+            voice.join()
+            self._store(reply, answer)
+
+    def _phrase(self, reply: _Reply, phrase: str, phrases: queue.Queue[str | None]) -> None:
+        if reply.turn.timings.first_phrase_s is None:
+            reply.turn.timings.first_phrase_s = round(reply.since_end(), 3)
+        self.on_frame(ReplyText(phrase))
+        phrases.put(phrase)
+
+    def _voice(self, reply: _Reply, phrases: queue.Queue[str | None]) -> None:
+        """Synthesise phrases in order and play each as soon as it is ready."""
+        while (phrase := phrases.get()) is not None:
+            if reply.playback.stopped or reply.turn.error:
+                continue
+            try:
+                self._say(reply, phrase)
+            except Exception as exc:  # reported on the turn; generation stops
+                reply.turn.error = f"speech synthesis failed: {exc}"
+                reply.cancel.cancel()
+
+    def _say(self, reply: _Reply, phrase: str) -> None:
+        for samples in self.synthesizer.synthesize(phrase):
+            if reply.playback.stopped:
+                break
+            audio = ReplyAudio(samples, self.synthesizer.sample_rate, phrase)
+            self.on_frame(audio)
+            if not reply.playback.play(audio):
+                break
+            if reply.turn.timings.first_audio_s is None and reply.playback.first_audio_at:
+                reply.turn.timings.first_audio_s = round(
+                    reply.playback.first_audio_at - reply.ended_at, 3
+                )
+
+    def _store(self, reply: _Reply, answer: Reply | None) -> None:
+        turn = reply.turn
+        turn.generated = answer.text if answer is not None else ""
+        generated = turn.generated
+        turn.interrupted = reply.playback.stopped
+        turn.spoken = reply.playback.spoken() if turn.interrupted else generated
+        if turn.interrupted and reply.detected_at is not None:
+            halted = reply.playback.halted_at or reply.detected_at
+            turn.bargein_stop_s = max(0.0, halted - reply.detected_at)
+            self.on_frame(Interrupted(reply.final.at, turn.spoken))
+        if turn.error and not turn.interrupted:
+            # Whatever was heard before the failure is what OS1 said.
+            turn.spoken = reply.playback.spoken()
+        status = TurnStatus.INTERRUPTED if turn.interrupted else TurnStatus.COMPLETE
+        if turn.error:
+            status = TurnStatus.FAILED if not turn.spoken else TurnStatus.INTERRUPTED
+        elif answer is not None and not turn.interrupted:
+            status = answer.status
+        stored = answer.store(turn.spoken, status) if answer is not None else None
+        if stored is not None:
+            turn.reply_turn_id = stored.id
+            stages = {k: v for k, v in turn.timings.as_dict().items() if v is not None}
+            self.companion.store.save_timings(stored.id, stages)
+        reply.done.set()
+        self.finished.put(turn)
