@@ -137,6 +137,15 @@ class EmbeddedBackend:
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
         return until_stop(self._generate(prompt, cancel), prompt.stop)
 
+    def warm(self, prompt: Prompt, cancel: CancelToken | None = None) -> None:
+        """Evaluate ``prompt`` into the KV cache without generating, so a later prompt that
+        starts the same way costs only its new tokens (voice does this while the user is
+        pausing, before the turn is known to be over)."""
+        with self._lock:
+            tokens = self._tokenize(prompt.completion, add_bos=True)
+            if len(tokens) <= self.context_window - prompt.max_tokens:
+                self._prefill(tokens, cancel)
+
     def _generate(self, prompt: Prompt, cancel: CancelToken | None) -> Iterator[str]:
         with self._lock:
             yield from self._generate_locked(prompt, cancel)

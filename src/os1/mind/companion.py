@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from os1.domain import Persona, Prompt, Role, Session, Turn, TurnStatus, UserProfile
-from os1.llm.base import CancelToken, LLMBackend
+from os1.llm.base import CancelToken, LLMBackend, Warmable
 from os1.memory.codec import now
 from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
-from os1.memory.retrieval import Retriever
+from os1.memory.retrieval import Recollection, Retriever
 from os1.memory.store import SQLiteStore
 from os1.mind.consolidation import consolidate
 from os1.mind.prompting import PromptBuilder
@@ -123,6 +123,8 @@ class Companion:
         self.persona: Persona = persona
         self.profile: UserProfile = profile
         self._session: Session | None = None
+        # Memories recalled ahead of a turn by prepare(), used by that turn's prompt.
+        self._prepared: list[Recollection] | None = None
 
     def session(self) -> Session:
         """The current session; a long silence closes the old one and opens a new one."""
@@ -150,15 +152,34 @@ class Companion:
         return Reply(self, turn, cancel or CancelToken(), hold)
 
     def prompt_for(self, user_turn: Turn) -> Prompt:
+        memories, self._prepared = self._prepared, None
+        if memories is None:
+            memories = self.retriever.recall(
+                user_turn.text, self.options.memories, exclude_session=user_turn.session_id
+            )
+        return self._prompt(user_turn.session_id, memories, user_turn.text, user_turn.id)
+
+    def _prompt(
+        self, session_id: int, memories: list[Recollection], text: str, skip: int | None = None
+    ) -> Prompt:
         history = [
             t
-            for t in self.store.recent_turns(self.options.recent_turns + 1, user_turn.session_id)
-            if t.id != user_turn.id
-        ]
-        memories = self.retriever.recall(
-            user_turn.text, self.options.memories, exclude_session=user_turn.session_id
-        )
-        return self.builder.build(self.persona, self.profile, history, memories, user_turn.text)
+            for t in self.store.recent_turns(self.options.recent_turns + 1, session_id)
+            if t.id != skip
+        ][-self.options.recent_turns :]
+        return self.builder.build(self.persona, self.profile, history, memories, text)
+
+    def prepare(self, partial: str, cancel: CancelToken | None = None) -> None:
+        """Get ready for a turn that is probably ``partial``: recall memories for it now and
+        let the model read the prompt ahead (when it can), so that when the turn is final
+        only the words that changed are left to read. The next reply uses these memories."""
+        if not partial.strip():
+            return
+        session = self.session()
+        memories = self.retriever.recall(partial, self.options.memories, exclude_session=session.id)
+        self._prepared = memories
+        if isinstance(self.backend, Warmable):
+            self.backend.warm(self._prompt(session.id, memories, partial), cancel)
 
     def remember(self) -> int:
         """Index what was said since last time (embeddings, facts); call between turns."""

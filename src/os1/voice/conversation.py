@@ -9,6 +9,7 @@ cancelled, and only what was heard is stored as the reply.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -26,6 +27,7 @@ from os1.voice.frames import (
     ReplyAudio,
     ReplyText,
     SpeechStarted,
+    SpeechStopped,
     TurnTimings,
 )
 from os1.voice.listening import SpeechDetector, Transcriber, TurnDetector, TurnEndPolicy
@@ -34,6 +36,8 @@ from os1.voice.speaking import AudioSink, PhraseChunker, Playback
 from os1.voice.stt import Recognizer
 from os1.voice.tts import Synthesizer
 from os1.voice.vad import VoiceActivityDetector
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,6 +91,7 @@ class VoiceConversation:
         self.finished: queue.Queue[SpokenTurn] = queue.Queue()
         self._reply: _Reply | None = None
         self._lock = threading.Lock()
+        self._preparing: threading.Thread | None = None
 
     @property
     def speaking(self) -> bool:
@@ -97,23 +102,29 @@ class VoiceConversation:
 
     def hear(self, frame: AudioIn) -> list[Frame]:
         """Push input audio; returns the listening frames it produced."""
+        # A turn ending in this block ended as it arrived: timings count from here, so
+        # the final transcript's decoding is measured, not hidden.
+        arrived = time.perf_counter()
         frames = self.listening.push(frame)
         for out in frames:
             if not isinstance(out, AudioIn):
                 self.on_frame(out)
             if isinstance(out, SpeechStarted) and self.speaking:
                 self.barge_in(out.at)
+            elif isinstance(out, SpeechStopped) and not self.speaking:
+                self._prepare(self.turn_detector.partial)
             elif isinstance(out, FinalTranscript):
-                self._start_reply(out)
+                self._start_reply(out, arrived)
         return frames
 
     def end_of_input(self, at: float) -> list[Frame]:
         """The input ended (a file, a closed socket): a turn still open ends now."""
+        arrived = time.perf_counter()
         frames = self.turn_detector.end_turn(at)
         for out in frames:
             self.on_frame(out)
             if isinstance(out, FinalTranscript):
-                self._start_reply(out)
+                self._start_reply(out, arrived)
         return frames
 
     def barge_in(self, at: float) -> None:
@@ -138,26 +149,43 @@ class VoiceConversation:
 
     # --- the reply --------------------------------------------------------------
 
-    def _start_reply(self, final: FinalTranscript) -> None:
+    def _prepare(self, partial: str) -> None:
+        """While the user pauses, recall and let the model read ahead on what they said so
+        far; if the pause turns out to be the end of the turn, the reply starts sooner."""
+        if not partial or (self._preparing is not None and self._preparing.is_alive()):
+            return
+        self._preparing = threading.Thread(
+            target=self._prepare_quietly, args=(partial,), daemon=True
+        )
+        self._preparing.start()
+
+    def _start_reply(self, final: FinalTranscript, ended_at: float) -> None:
         previous = self._reply
         if previous is not None and not previous.done.is_set():
             self.barge_in(final.at)
             previous.done.wait()
-        reply = _Reply(final, time.perf_counter(), self.sink)
+        reply = _Reply(final, ended_at, self.sink)
         reply.turn.timings.end_silence_s = round(final.at - final.speech_end_at, 3)
         with self._lock:
             self._reply = reply
         threading.Thread(target=self._run_reply, args=(reply,), daemon=True).start()
 
+    def _prepare_quietly(self, partial: str) -> None:
+        try:
+            self.companion.prepare(partial)
+        except Exception:  # only a head start: the reply itself reports any failure
+            logger.debug("preparing a reply failed", exc_info=True)
+
     def _run_reply(self, reply: _Reply) -> None:
         timings = reply.turn.timings
-        # The transcript was final when the turn ended; the end was detected on arrival.
         timings.final_transcript_s = round(reply.since_end(), 3)
         phrases: queue.Queue[str | None] = queue.Queue()
         voice = threading.Thread(target=self._voice, args=(reply, phrases), daemon=True)
         voice.start()
         answer: Reply | None = None
         try:
+            if self._preparing is not None:
+                self._preparing.join()  # one thread at a time in the store and the model
             answer = self.companion.respond(reply.final.text, reply.cancel, hold=True)
             chunker = PhraseChunker()
             for piece in answer:

@@ -24,7 +24,7 @@ class PhraseChunker:
     is waiting for it; later phrases are whole sentences, which sound more natural.
     """
 
-    def __init__(self, first_min_words: int = 3, first_max_words: int = 8) -> None:
+    def __init__(self, first_min_words: int = 2, first_max_words: int = 6) -> None:
         self.first_min_words = first_min_words
         self.first_max_words = first_max_words
         self._text = ""
