@@ -1,0 +1,64 @@
+"""The voice WebSocket protocol's messages, both ways."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from os1.voice.frames import (
+    FinalTranscript,
+    Interrupted,
+    PartialTranscript,
+    ReplyAudio,
+    SpeechStarted,
+)
+from os1.voice.protocol import ClientStream, ProtocolError, hello, messages_for
+
+
+def test_frames_become_json_events_and_pcm() -> None:
+    assert hello(22_050)["output"]["sample_rate"] == 22_050
+    assert messages_for(SpeechStarted(1.23456)) == [{"type": "speech_started", "at": 1.235}]
+    assert messages_for(PartialTranscript("remind me", 2.0))[0]["text"] == "remind me"
+    assert messages_for(FinalTranscript("remind me", 2.0, 2.6))[0]["type"] == "final_transcript"
+    event, pcm = messages_for(ReplyAudio(np.full(100, 0.5, np.float32), 22_050, "Of course."))
+    assert isinstance(event, dict) and isinstance(pcm, bytes)
+    assert event == {"type": "audio", "sample_rate": 22_050, "bytes": 200, "text": "Of course."}
+    assert np.frombuffer(pcm, "<i2")[0] == round(0.5 * 32767)
+    assert messages_for(Interrupted(3.0, "Of"))[0] == {"type": "interrupted", "spoken": "Of"}
+    json.dumps(messages_for(SpeechStarted(0.0)))  # every event is plain JSON
+
+
+def test_client_audio_is_resampled_and_clocked() -> None:
+    stream = ClientStream()
+    assert stream.command('{"type": "start", "sample_rate": 48000}').sample_rate == 48_000
+    tone = (np.sin(np.arange(4_800) / 10) * 10_000).astype("<i2").tobytes()  # 100 ms
+    first = stream.audio(tone)
+    second = stream.audio(tone)
+    assert len(first.samples) == 1_600 and first.at == 0.0
+    assert second.at == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ("not json", "must be JSON"),
+        ('{"type": "dance"}', "one of: start"),
+        ('{"type": "start", "sample_rate": 5}', "sample_rate"),
+        ('{"type": "text", "text": "  "}', "non-empty"),
+        ("[1, 2]", "needs a type"),
+    ],
+)
+def test_bad_commands_are_explained(message: str, error: str) -> None:
+    with pytest.raises(ProtocolError, match=error):
+        ClientStream().command(message)
+
+
+def test_bad_audio_is_explained() -> None:
+    stream = ClientStream()
+    with pytest.raises(ProtocolError, match="even number"):
+        stream.audio(b"\x00\x01\x02")
+    with pytest.raises(ProtocolError, match="too large"):
+        stream.audio(b"\x00" * 2_000_000)
+    assert stream.command('{"type": "text", "text": "hi"}').text == "hi"
