@@ -133,7 +133,17 @@ def _home(models_dir: Path) -> Path:
     os.environ["OS1_HOME"] = str(home)
     os.environ["OS1_MODEL_BACKEND"] = "embedded"
     subprocess.run(
-        [sys.executable, "-m", "os1", "setup", "--yes", "--name", "Theodore", "--voice", "masculine"],
+        [
+            sys.executable,
+            "-m",
+            "os1",
+            "setup",
+            "--yes",
+            "--name",
+            "Theodore",
+            "--voice",
+            "masculine",
+        ],
         check=True,
         capture_output=True,
     )
@@ -143,7 +153,7 @@ def _home(models_dir: Path) -> Path:
 def _conversation(sink: Any) -> Any:
     from os1.cli.runtime import Runtime
     from os1.cli.voice import policy_for, recognizer_for, synthesizer_for
-    from os1.voice.conversation import VoiceConversation
+    from os1.mind.voice_conversation import VoiceConversation
     from os1.voice.vad import SileroVAD
 
     rt = Runtime()
@@ -269,7 +279,11 @@ def main() -> None:
     add_models_dir(parser)
     args = parser.parse_args()
     clips = load_manifest(args.data)
-    result: dict[str, Any] = {"benchmark": "voice", "clips": len(clips), "cpu_count": os.cpu_count()}
+    result: dict[str, Any] = {
+        "benchmark": "voice",
+        "clips": len(clips),
+        "cpu_count": os.cpu_count(),
+    }
     if not args.skip_stt:
         log("speech recognition over every clip…")
         result.update(measure_stt(args.data, clips))

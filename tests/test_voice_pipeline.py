@@ -19,8 +19,8 @@ from os1.memory.retrieval import KeywordRetriever
 from os1.memory.store import SQLiteStore
 from os1.mind.companion import ChatOptions, Companion
 from os1.mind.prompting import Budget, PromptBuilder
+from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE, Audio, resample
-from os1.voice.conversation import VoiceConversation
 from os1.voice.frames import (
     AudioIn,
     FinalTranscript,

@@ -10,9 +10,9 @@ from os1.cli.common import console
 from os1.cli.runtime import Runtime
 from os1.cli.voice import BLOCK, _show, policy_for, recognizer_for
 from os1.mind.companion import Companion
+from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE
 from os1.voice.audio_devices import open_input_stream, open_output_stream
-from os1.voice.conversation import VoiceConversation
 from os1.voice.frames import AudioIn, Frame, PartialTranscript, SpeechStarted
 from os1.voice.tts import Synthesizer
 from os1.voice.vad import SileroVAD

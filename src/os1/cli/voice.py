@@ -13,10 +13,10 @@ from rich.text import Text
 
 from os1.cli.common import console, errors, friendly_errors, print_json, runtime
 from os1.cli.runtime import Runtime
+from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE, Audio, describe_problems, load_audio, write_wav
-from os1.voice.conversation import SpokenTurn, VoiceConversation
 from os1.voice.errors import VoiceError
-from os1.voice.frames import AudioIn, Frame, PartialTranscript
+from os1.voice.frames import AudioIn, Frame, PartialTranscript, SpokenTurn
 from os1.voice.listening import HesitationPolicy, SilencePolicy, TurnEndPolicy
 from os1.voice.speaking import AudioSink, FileSink
 from os1.voice.stt import Recognizer, create_recognizer, transcribe

@@ -7,7 +7,7 @@ file is read. Timings measured in wall-clock time are kept apart in ``TurnTiming
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -92,6 +92,20 @@ class TurnTimings:
             "first_phrase_s": self.first_phrase_s,
             "first_audio_s": self.first_audio_s,
         }
+
+
+@dataclass
+class SpokenTurn:
+    """One exchange: what the user said, what OS1 said aloud, and when each stage was."""
+
+    heard: str
+    spoken: str = ""
+    generated: str = ""
+    interrupted: bool = False
+    timings: TurnTimings = field(default_factory=TurnTimings)
+    bargein_stop_s: float | None = None
+    reply_turn_id: int | None = None
+    error: str | None = None
 
 
 Frame = (

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from os1.voice.audio import SAMPLE_RATE, from_pcm16, resample, to_pcm16
-from os1.voice.conversation import SpokenTurn
 from os1.voice.frames import (
     AudioIn,
     FinalTranscript,
@@ -25,6 +24,7 @@ from os1.voice.frames import (
     ReplyText,
     SpeechStarted,
     SpeechStopped,
+    SpokenTurn,
 )
 
 PROTOCOL_VERSION = 1

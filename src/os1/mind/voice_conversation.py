@@ -14,7 +14,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from os1.domain import TurnStatus
 from os1.llm.base import CancelToken
@@ -28,7 +27,7 @@ from os1.voice.frames import (
     ReplyText,
     SpeechStarted,
     SpeechStopped,
-    TurnTimings,
+    SpokenTurn,
 )
 from os1.voice.listening import SpeechDetector, Transcriber, TurnDetector, TurnEndPolicy
 from os1.voice.pipeline import Pipeline
@@ -38,20 +37,6 @@ from os1.voice.tts import Synthesizer
 from os1.voice.vad import VoiceActivityDetector
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class SpokenTurn:
-    """One exchange: what the user said, what OS1 said aloud, and when each stage was."""
-
-    heard: str
-    spoken: str = ""
-    generated: str = ""
-    interrupted: bool = False
-    timings: TurnTimings = field(default_factory=TurnTimings)
-    bargein_stop_s: float | None = None
-    reply_turn_id: int | None = None
-    error: str | None = None
 
 
 class _Reply:
