@@ -1,0 +1,51 @@
+"""Dependencies point inward: domain ← llm ← memory; voice ← mind ← evaluation, cli.
+
+Checked from the source's import statements, so a wrong import fails here rather than
+in review."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "os1"
+# What each layer may import from os1 (besides itself and the top-level modules).
+ALLOWED = {
+    "domain": set(),
+    "llm": {"domain"},
+    "memory": {"domain", "llm"},  # fact extraction can ask a model
+    "voice": {"domain"},
+    "mind": {"domain", "llm", "memory", "voice"},
+    "evaluation": {"domain", "llm", "memory", "mind"},
+    "cli": {"domain", "llm", "memory", "voice", "mind", "evaluation"},
+}
+TOP_LEVEL = {"config", "__init__"}
+
+
+def imported_layers(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "os1" and len(parts) > 1 and parts[1] not in TOP_LEVEL:
+                found.add(parts[1])
+    return found
+
+
+def test_every_layer_imports_only_inward() -> None:
+    wrong = []
+    for layer, allowed in ALLOWED.items():
+        for path in (SRC / layer).rglob("*.py"):
+            for used in imported_layers(path) - allowed - {layer}:
+                wrong.append(f"{path.relative_to(SRC)} imports os1.{used}")
+    assert not wrong, wrong
+
+
+def test_every_layer_is_listed() -> None:
+    layers = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert layers == set(ALLOWED)
