@@ -262,9 +262,10 @@ def test_recall_expands_to_neighbouring_turns_and_sessions(memory: tuple) -> Non
 def test_lexical_bm25_stems_and_scores_context() -> None:
     from os1.memory.lexical import LexicalIndex, stem
 
-    assert stem("hiking") == stem("hiked") == stem("hikes") == stem("hike")
-    assert stem("running") == stem("run")
-    assert stem("parties") == stem("party")
+    # Porter's stems, as FTS5's porter tokenizer makes them.
+    assert stem("hiking") == stem("hiked") == stem("hikes") == stem("hike") == "hike"
+    assert stem("running") == stem("run") == "run"
+    assert stem("parties") == stem("party") == "parti"
     index = LexicalIndex()
     index.add(1, "Theodore", "We went hiking in Griffith Park.")
     index.add(1, "Samantha", "Yes, last Saturday!")

@@ -378,12 +378,17 @@ class SQLiteStore(DerivedMemory):
 
 def fts_query(text: str, drop_stopwords: bool = False) -> str:
     """Quote each word so user text can never be read as FTS5 query syntax."""
+    return " OR ".join(f'"{w}"' for w in query_words(text, drop_stopwords))
+
+
+def query_words(text: str, drop_stopwords: bool = False) -> list[str]:
+    """The distinct words of a search, each one phrase of the FTS5 query (and of
+    ``os1.memory.lexical``'s, which must read a question the same way)."""
     words = re.findall(r"[^\W_]+", text.lower())
     if drop_stopwords:
         stop = search_stopwords()
         words = [w for w in words if w not in stop]
-    unique = [w for w in dict.fromkeys(words) if len(w) > 1][:MAX_QUERY_TERMS]
-    return " OR ".join(f'"{w}"' for w in unique)
+    return [w for w in dict.fromkeys(words) if len(w) > 1][:MAX_QUERY_TERMS]
 
 
 MAX_QUERY_TERMS = 64
