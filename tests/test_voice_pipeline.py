@@ -93,6 +93,20 @@ def test_listening_pipeline_emits_speech_partials_and_one_final(piper: PiperSynt
     assert 0.7 < started.at < 1.3  # the speech began after the second of padding
 
 
+def test_a_pause_shorter_than_the_window_keeps_one_turn(piper: PiperSynthesizer) -> None:
+    # The early final pass starts at the pause; speech resuming must void it.
+    first = spoken(piper, "I went to the market", pad_s=0.3)
+    second = spoken(piper, "and bought fresh bread and cheese.", pad_s=1.0)
+    # About 0.3 s of pause (plus the voice's own), then the rest without its lead-in.
+    audio = Audio(np.concatenate([first.samples, second.samples[SAMPLE_RATE:]]), SAMPLE_RATE)
+    pipeline, _ = listening()
+    out = pipeline.run(blocks(audio))
+    finals = [f for f in out if isinstance(f, FinalTranscript)]
+    assert [type(f) for f in out if isinstance(f, SpeechStopped)]  # it did pause
+    assert len(finals) == 1
+    assert len(words(finals[0].text) & {"went", "market", "bought", "bread", "cheese"}) >= 3
+
+
 def test_silence_and_noise_end_no_turn() -> None:
     pipeline, turns = listening()
     rng = np.random.default_rng(0)

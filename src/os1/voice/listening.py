@@ -11,7 +11,7 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -92,6 +92,15 @@ class SpeechDetector:
         self._buffer = np.zeros(0, np.float32)
 
 
+@runtime_checkable
+class FinishesEarly(Protocol):
+    """A recognizer that can start its final decoding during a pause (see PocketSphinx)."""
+
+    def prefinish(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 class Transcriber:
     """Streams speech into the recognizer from a little before it started (``pre_roll_ms``,
     so the first syllable is not lost) and emits partial transcripts as they change."""
@@ -117,6 +126,14 @@ class Transcriber:
             for earlier in self._recent:
                 out.extend(self._feed(earlier))
             self._recent.clear()
+        elif isinstance(frame, SpeechStarted) and isinstance(self.recognizer, FinishesEarly):
+            self.recognizer.resume()
+        elif (
+            isinstance(frame, SpeechStopped)
+            and self.listening
+            and isinstance(self.recognizer, FinishesEarly)
+        ):
+            self.recognizer.prefinish()
         return out
 
     def _feed(self, frame: AudioIn) -> list[Frame]:

@@ -7,6 +7,7 @@ engines are more accurate but optional; they need a model file the user already 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -86,9 +87,13 @@ class PocketSphinxRecognizer:
         except (RuntimeError, ValueError, KeyError) as exc:
             raise VoiceError(f"PocketSphinx could not load its model: {exc}") from exc
         self.final_pass = final_pass
+        self._config = config
         self._in_utterance = False
         self._partial = ""
         self._pcm: list[bytes] = []
+        # The final pass started early, while the speaker paused (see prefinish).
+        self._early: _FinalPass | None = None
+        self._early_decoder: Any = None
 
     def start(self) -> None:
         if self._in_utterance:
@@ -97,6 +102,27 @@ class PocketSphinxRecognizer:
         self._in_utterance = True
         self._partial = ""
         self._pcm = []
+        self._early = None
+
+    def prefinish(self) -> None:
+        """The speaker paused: start the final pass now, on a second decoder in the
+        background, over what was said so far. If the pause ends the turn, finish() takes
+        its result instead of decoding after the end-of-turn silence; if speech resumes,
+        call resume() and the early result is dropped."""
+        if not (self.final_pass and self._pcm and self._in_utterance):
+            return
+        if self._early is not None and not self._early.done.is_set():
+            self._early = None  # one at a time; finish() falls back to its own pass
+            return
+        if self._early_decoder is None:
+            import pocketsphinx
+
+            self._early_decoder = pocketsphinx.Decoder(**self._config)
+        self._early = _FinalPass(self._early_decoder, b"".join(self._pcm))
+
+    def resume(self) -> None:
+        """Speech went on after a pause: an early final pass no longer covers it."""
+        self._early = None
 
     def feed(self, samples: np.ndarray) -> str | None:
         if not self._in_utterance:
@@ -119,6 +145,10 @@ class PocketSphinxRecognizer:
             return ""
         self._decoder.end_utt()
         self._in_utterance = False
+        early, self._early = self._early, None
+        if early is not None:
+            self._pcm = []
+            return early.result()
         if self.final_pass and self._pcm:
             # The live pass leaves noise and cepstral-mean estimates behind; the second pass
             # must start clean or it inherits them (measured: 50.6% WER instead of 48.9%).
@@ -129,6 +159,32 @@ class PocketSphinxRecognizer:
             self._pcm = []
         hypothesis = self._decoder.hyp()
         return str(hypothesis.hypstr) if hypothesis is not None else ""
+
+
+class _FinalPass:
+    """A whole-utterance decode on its own thread (pocketsphinx releases the GIL)."""
+
+    def __init__(self, decoder: Any, pcm: bytes) -> None:
+        self.done = threading.Event()
+        self._text = ""
+        self._decoder = decoder
+        self._pcm = pcm
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            self._decoder.reinit_feat()
+            self._decoder.start_utt()
+            self._decoder.process_raw(self._pcm, False, True)
+            self._decoder.end_utt()
+            hypothesis = self._decoder.hyp()
+            self._text = str(hypothesis.hypstr) if hypothesis is not None else ""
+        finally:
+            self.done.set()
+
+    def result(self) -> str:
+        self.done.wait()
+        return self._text
 
 
 def _require_model_file(model_path: Path, engine: str) -> Path:
