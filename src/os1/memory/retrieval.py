@@ -284,8 +284,11 @@ class HybridRetriever:
                 )
             sample = index.sample
 
-        spread = float(lexical.std()) or 1.0
-        total = w.bm25 * (lexical[rows] - lexical.mean()) / spread
+        # Mean and spread over every turn, from the matching ones alone (the rest are 0).
+        matched = lexical[np.flatnonzero(lexical)]
+        mean = matched.sum() / n
+        spread = float(np.sqrt(max((matched**2).sum() / n - mean**2, 0.0))) or 1.0
+        total = w.bm25 * (lexical[rows] - mean) / spread
         for embedder in self.embedders:
             total += w.dense * self._dense(
                 index, embedder.name, questions[embedder.name], rows, sample
@@ -388,17 +391,20 @@ class HybridRetriever:
             named.add(self.companion)
         if not named or len(named) >= len(set(names)):
             return np.zeros(len(index.turn_ids))
-        codes = [i for i, name in enumerate(index.speaker_names) if name in named]
-        return np.isin(index.speakers, codes).astype(np.float64)
+        table = np.array([name in named for name in index.speaker_names], np.float64)
+        prior: Scores = table[index.speakers]
+        return prior
 
     def _in_span(self, index: _Index, span: TimeSpan) -> Scores:
         if span.anchor:
-            hits = self.store.bm25(span.anchor, limit=1)
-            if not hits:
+            # The turn that best matches the anchor ("the trip") dates it.
+            found = index.lexical.scores(span.anchor)
+            if not found.any():
                 return np.zeros(len(index.turn_ids))
-            anchor = self.store.turns_by_ids([hits[0][0]])[hits[0][0]].created_at.timestamp()
+            anchor = float(index.times[int(np.argmax(found))])
             inside = index.times < anchor if span.relation == "before" else index.times > anchor
-            return inside.astype(np.float64)
+            flags: Scores = inside.astype(np.float64)
+            return flags
         lo = span.start.timestamp() if span.start else -np.inf
         hi = span.end.timestamp() if span.end else np.inf
         return ((index.times >= lo) & (index.times < hi)).astype(np.float64)
