@@ -9,8 +9,9 @@ the end of the user's speech to the first audio of the reply, and barge-in.
    kept) and real-time factor (CPU wall time / audio duration).
 2. TTS: the persona's voices (Piper "joe", espeak-ng) on reply-like sentences: real-time
    factor and time to the first audio chunk.
-3. Turn latency: clips spoken to the companion, one after another in one conversation (so
-   the model's prompt cache is as warm as in a real one), on the embedded stack. Measured
+3. Turn latency: clips spoken to the companion in real time, one after another in one
+   conversation (so the model's prompt cache is as warm as in a real one), on the
+   embedded stack. Measured
    from the moment the end-of-turn silence window closed to the first reply audio written
    to the output, with each stage's share; the silence window is reported apart.
 4. Barge-in: while a reply plays at real-time pace, a clip is spoken over it; from speech
@@ -189,7 +190,9 @@ def measure_turns(folder: Path, clips: list[dict[str, Any]], turns: int) -> dict
     # is then in the model's cache.
     for clip in [clips[0], *clips[1 : turns + 1]]:
         samples = np.concatenate([load_audio(folder / clip["audio"]).samples, silence])
-        at = _feed(conversation, samples, at, pace=False)
+        # At the pace a microphone delivers it: the listening work is spread over the
+        # speech as in real use, not piled onto the moment the turn ends.
+        at = _feed(conversation, samples, at, pace=True)
         turn = conversation.wait(timeout=120)
         if turn is None or turn.error or turn.timings.first_audio_s is None:
             log(f"  no reply audio for {clip['audio']}: {turn.error if turn else 'timeout'}")
@@ -245,6 +248,9 @@ def measure_bargein(folder: Path, clips: list[dict[str, Any]], count: int) -> di
                 break
             time.sleep(0.01)
         interruption = load_audio(folder / clips[(2 * i + 1) % len(clips)]["audio"]).samples
+        # From its first sound: the barge-in should come while the reply still plays.
+        onset = int(np.argmax(np.abs(interruption) > 0.05))
+        interruption = interruption[max(0, onset - 1_600) :]
         feeder = threading.Thread(
             target=_feed, args=(conversation, interruption[: 16_000 * 2], at, True)
         )

@@ -35,3 +35,24 @@ ensure_venv() {
     touch "$stamp"
   fi
 }
+
+# Debian packages voice needs: espeak-ng (the feminine voice, and the fallback voice) and
+# PortAudio (microphone and speaker for `os1 talk`). Installed when missing and possible.
+ensure_system_packages() {
+  local missing=()
+  command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+  ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
+  if command -v apt-get >/dev/null && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
+    echo "Installing ${missing[*]} (voice)…"
+    if ! { $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+        || { $sudo apt-get update -q >/dev/null 2>&1 \
+             && $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; }; }; then
+      echo "Could not install ${missing[*]}; voice will be limited (apt-get install ${missing[*]})." >&2
+    fi
+  else
+    echo "For voice, install: ${missing[*]} (e.g. apt-get install ${missing[*]})." >&2
+  fi
+}

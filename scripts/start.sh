@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+ensure_system_packages
 ensure_venv ""
 exec .venv/bin/os1 "$@"
