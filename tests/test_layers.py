@@ -17,9 +17,22 @@ ALLOWED = {
     "voice": {"domain"},
     "mind": {"domain", "llm", "memory", "voice"},
     "evaluation": {"domain", "llm", "memory", "mind"},
-    "cli": {"domain", "llm", "memory", "voice", "mind", "evaluation"},
+    "server": {"domain", "llm", "memory", "voice", "mind"},
+    "cli": {"domain", "llm", "memory", "voice", "mind", "evaluation", "server"},
 }
 TOP_LEVEL = {"config", "__init__"}
+# The web framework is the server's business alone.
+WEB_FRAMEWORK = {"starlette", "uvicorn"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
 
 
 def imported_layers(path: Path) -> set[str]:
@@ -49,3 +62,13 @@ def test_every_layer_imports_only_inward() -> None:
 def test_every_layer_is_listed() -> None:
     layers = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert layers == set(ALLOWED)
+
+
+def test_only_the_server_imports_the_web_framework() -> None:
+    wrong = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in SRC.rglob("*.py")
+        if path.relative_to(SRC).parts[0] != "server"
+        for name in imported_modules(path) & WEB_FRAMEWORK
+    ]
+    assert not wrong, wrong

@@ -82,6 +82,14 @@ SCHEMA: dict[str, dict[str, Option]] = {
     "store": {
         "busy_timeout_s": Option(5.0, "Seconds to wait for a database another process holds"),
     },
+    "server": {
+        "host": Option("127.0.0.1", "Address `os1 serve` listens on"),
+        "port": Option(8316, "Port `os1 serve` listens on"),
+        "requests_per_minute": Option(120, "Each user's sustained request rate"),
+        "burst": Option(30, "Requests a user may make at once before the rate applies"),
+        "ws_idle_timeout_s": Option(300.0, "Seconds a WebSocket may stay silent before closing"),
+        "workers": Option(8, "Threads that run replies; users beyond this wait their turn"),
+    },
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from os1 import __version__
-from os1.cli import manage, memory, talk, voice
+from os1.cli import manage, memory, server, talk, voice
 from os1.cli.common import friendly_errors
 
 
@@ -39,6 +39,8 @@ for command in (
     memory.export_command,
     memory.import_command,
     memory.eval_group,
+    server.serve,
+    server.users_group,
 ):
     cli.add_command(command)
 

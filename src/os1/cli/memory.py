@@ -4,7 +4,6 @@ import, and the LoCoMo evaluation."""
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -15,28 +14,8 @@ from rich.text import Text
 from os1.cli.common import console, friendly_errors, print_json, runtime
 from os1.domain import Turn
 from os1.evaluation.locomo import DatasetError, evaluate
-from os1.memory import portability
-from os1.memory.store import SQLiteStore, StoreError
-
-ID_PATTERN = re.compile(r"^([tfs])(\d+)$")
-KIND_NAMES = {"t": "turn", "f": "fact", "s": "summary"}
-
-
-def _parse_id(raw: str) -> tuple[str, int]:
-    match = ID_PATTERN.match(raw.strip().lower())
-    if not match:
-        raise StoreError(f"{raw!r} is not a memory id: use t12 (turn), f3 (fact) or s2 (summary)")
-    return match.group(1), int(match.group(2))
-
-
-def _source_turns(store: SQLiteStore, kind: str, number: int) -> list[int]:
-    if kind == "t":
-        return [number] if store.turns_by_ids([number]) else []
-    if kind == "f":
-        fact = store.fact(number)
-        return list(fact.source_turn_ids) if fact else []
-    found = store.summaries(summary_id=number)
-    return list(found[0].source_turn_ids) if found else []
+from os1.memory import forgetting, portability
+from os1.memory.store import StoreError
 
 
 @click.group("memory")
@@ -177,7 +156,7 @@ def _turn_json(turn: Turn) -> dict[str, str]:
 def memory_show(ctx: click.Context, memory_id: str) -> None:
     """Show one memory (t12, f3, s2) and the turns it came from."""
     store = runtime(ctx).store
-    kind, number = _parse_id(memory_id)
+    kind, number = forgetting.parse_id(memory_id)
     if kind == "t":
         turns = store.turns_by_ids([number])
         if number not in turns:
@@ -194,7 +173,7 @@ def memory_show(ctx: click.Context, memory_id: str) -> None:
             }
         )
         return
-    sources = _source_turns(store, kind, number)
+    sources = forgetting.source_turns(store, kind, number)
     if kind == "f":
         fact = store.fact(number)
         if fact is None:
@@ -224,7 +203,7 @@ def memory_show(ctx: click.Context, memory_id: str) -> None:
 def memory_edit(ctx: click.Context, memory_id: str, text: tuple[str, ...]) -> None:
     """Correct a fact's value (f3) or a turn's text (t12)."""
     store = runtime(ctx).store
-    kind, number = _parse_id(memory_id)
+    kind, number = forgetting.parse_id(memory_id)
     value = " ".join(text).strip()
     if not value:
         raise StoreError("The new text is empty; to remove a memory use: os1 memory forget")
@@ -248,31 +227,18 @@ def memory_forget(ctx: click.Context, memory_ids: tuple[str, ...], yes: bool) ->
     """Forget memories everywhere: the turns they came from, and every fact, summary
     and vector derived from those turns."""
     store = runtime(ctx).store
-    turns: set[int] = set()
-    sourceless: list[int] = []  # facts whose turns are gone already (e.g. imported)
-    for raw in memory_ids:
-        kind, number = _parse_id(raw)
-        found = _source_turns(store, kind, number)
-        if found:
-            turns.update(found)
-        elif kind == "f" and store.fact(number) is not None:
-            sourceless.append(number)
-        else:
-            raise StoreError(f"No memory {raw}: see os1 memory list")
-    shown = store.turns_by_ids(sorted(turns))
+    what = forgetting.plan(store, memory_ids)
+    shown = store.turns_by_ids(sorted(what.turns))
     for turn in shown.values():
         console.print(
             Text.assemble((f"t{turn.id} ", "dim"), (f"{turn.speaker}: ", "bold"), turn.text)
         )
-    for number in sourceless:
+    for number in what.sourceless_facts:
         fact = store.fact(number)
         console.print(Text.assemble((f"f{number} ", "dim"), fact.text if fact else ""))
     if not yes:
         click.confirm("Forget these, and everything that came from them?", abort=True)
-    for number in sourceless:
-        store.delete_fact(number)
-    gone = store.forget_turns(turns)
-    gone["facts"] += len(sourceless)
+    gone = forgetting.forget(store, what)
     console.print("Forgotten: " + ", ".join(f"{v} {k}" for k, v in gone.items()))
 
 

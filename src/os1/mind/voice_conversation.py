@@ -112,6 +112,12 @@ class VoiceConversation:
                 self._start_reply(out, arrived)
         return frames
 
+    def say(self, text: str, at: float) -> None:
+        """A typed message within a voice session (the protocol's ``text`` command): the
+        turn ends now, and the reply is spoken like any other."""
+        if text.strip():
+            self._start_reply(FinalTranscript(text.strip(), at, at), time.perf_counter())
+
     def barge_in(self, at: float) -> None:
         """The user spoke over the reply: stop playback now and cancel the rest."""
         with self._lock:

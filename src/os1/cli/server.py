@@ -1,0 +1,95 @@
+"""Commands for the multi-user server: serve, and users add/list/revoke."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from os1 import config
+from os1.cli.common import console, friendly_errors, print_json
+from os1.server.accounts import AccountError, Accounts
+from os1.server.state import accounts_path
+
+
+def _accounts() -> Accounts:
+    return Accounts(accounts_path(config.load()))
+
+
+@click.command()
+@click.option("--host", help="Address to listen on.  [default: server.host, 127.0.0.1]")
+@click.option("--port", type=int, help="Port to listen on.  [default: server.port, 8316]")
+@friendly_errors
+def serve(host: str | None, port: int | None) -> None:
+    """Run the multi-user server: REST, WebSocket, SSE and an OpenAI-compatible API."""
+    from os1.server.app import serve as run_server
+
+    settings = config.load()
+    host = host or str(settings.get("server.host"))
+    port = port or int(settings.get("server.port"))
+    console.print(f"OS1 server on http://{host}:{port} (docs/server.md). Ctrl-C stops it.")
+    run_server(settings, host, port)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Accounts of the server, each with its own OS1 and API token."""
+
+
+@users_group.command("add")
+@click.argument("name")
+@friendly_errors
+def users_add(name: str) -> None:
+    """Create an account and print its API token (shown only this once)."""
+    accounts = _accounts()
+    try:
+        account, token = accounts.add(name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        accounts.close()
+    console.print(f"Created {account.name} (id {account.id}). Its API token, shown only once:")
+    click.echo(token)
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly_errors
+def users_list(as_json: bool) -> None:
+    """Every account, with when it was created and revoked."""
+    accounts = _accounts()
+    try:
+        rows = accounts.all_accounts()
+    finally:
+        accounts.close()
+    if as_json:
+        print_json(
+            [
+                {"id": a.id, "name": a.name, "created_at": a.created_at, "revoked_at": a.revoked_at}
+                for a in rows
+            ]
+        )
+        return
+    if not rows:
+        console.print("No accounts yet. Add one: os1 users add NAME")
+        return
+    table = Table()
+    for column in ("id", "name", "created", "revoked"):
+        table.add_column(column)
+    for a in rows:
+        table.add_row(str(a.id), a.name, a.created_at, a.revoked_at or "")
+    console.print(table)
+
+
+@users_group.command("revoke")
+@click.argument("name")
+@friendly_errors
+def users_revoke(name: str) -> None:
+    """Revoke an account's token at once; its data stays in OS1_HOME/users/ID."""
+    accounts = _accounts()
+    try:
+        account = accounts.revoke(name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        accounts.close()
+    console.print(f"Revoked {account.name}; its token no longer works.")

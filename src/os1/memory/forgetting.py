@@ -1,0 +1,72 @@
+"""Memory ids (``t12`` a turn, ``f3`` a fact, ``s2`` a summary) and forgetting by them.
+
+Shared by ``os1 memory`` and the server, so both forget exactly the same things: the
+turns a memory came from and everything derived from those turns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from os1.memory.store import SQLiteStore, StoreError
+
+ID_PATTERN = re.compile(r"^([tfs])(\d+)$")
+KIND_NAMES = {"t": "turn", "f": "fact", "s": "summary"}
+
+
+class UnknownMemory(StoreError):
+    """No memory has this id in this store."""
+
+
+def parse_id(raw: str) -> tuple[str, int]:
+    match = ID_PATTERN.match(raw.strip().lower())
+    if not match:
+        raise StoreError(f"{raw!r} is not a memory id: use t12 (turn), f3 (fact) or s2 (summary)")
+    return match.group(1), int(match.group(2))
+
+
+def source_turns(store: SQLiteStore, kind: str, number: int) -> list[int]:
+    """The turns a memory came from (a turn is its own source); empty if there are none."""
+    if kind == "t":
+        return [number] if store.turns_by_ids([number]) else []
+    if kind == "f":
+        fact = store.fact(number)
+        return list(fact.source_turn_ids) if fact else []
+    found = store.summaries(summary_id=number)
+    return list(found[0].source_turn_ids) if found else []
+
+
+@dataclass
+class ForgetPlan:
+    """What forgetting some memories removes: their source turns, and facts whose turns are
+    gone already (e.g. imported without them)."""
+
+    turns: set[int] = field(default_factory=set)
+    sourceless_facts: list[int] = field(default_factory=list)
+
+
+def plan(store: SQLiteStore, memory_ids: Iterable[str]) -> ForgetPlan:
+    """Resolve ids to what forgetting them removes; raises UnknownMemory for an id with
+    nothing behind it, before anything is deleted."""
+    found = ForgetPlan()
+    for raw in memory_ids:
+        kind, number = parse_id(raw)
+        turns = source_turns(store, kind, number)
+        if turns:
+            found.turns.update(turns)
+        elif kind == "f" and store.fact(number) is not None:
+            found.sourceless_facts.append(number)
+        else:
+            raise UnknownMemory(f"No memory {raw}: see os1 memory list")
+    return found
+
+
+def forget(store: SQLiteStore, what: ForgetPlan) -> dict[str, int]:
+    """Delete what the plan names, and everything derived from it; returns counts."""
+    for number in what.sourceless_facts:
+        store.delete_fact(number)
+    gone = store.forget_turns(what.turns)
+    gone["facts"] += len(what.sourceless_facts)
+    return gone

@@ -1,0 +1,143 @@
+"""Accounts and their API tokens, in ``$OS1_HOME/server/accounts.db``.
+
+A token is ``os1_<user id>_<secret>``, where the secret is 32 random bytes. Only the
+SHA-256 of the whole token is stored, so a copy of the database cannot be used to sign in;
+the id in the token finds the account, and the hashes are compared in constant time.
+Revoking keeps the account row (and the user's data), so an id is never reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+TOKEN_PATTERN = re.compile(r"^os1_(\d{1,18})_([A-Za-z0-9_-]{43})$")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    token_sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+"""
+
+
+class AccountError(Exception):
+    """An account command cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    name: str
+    created_at: str
+    revoked_at: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Accounts:
+    """The account database. Safe to share between threads: one connection, one lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(SCHEMA)
+
+    def add(self, name: str) -> tuple[Account, str]:
+        """Create an account; returns it and its token, which is never shown again."""
+        if not NAME_PATTERN.match(name):
+            raise AccountError(
+                f"{name!r} is not a usable name: 1-64 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
+            )
+        with self._lock:
+            if self._row("SELECT * FROM accounts WHERE name = ?", name) is not None:
+                raise AccountError(f"an account named {name!r} exists already")
+            # The id is part of the token, so insert first and set the hash once it is known.
+            cursor = self._db.execute(
+                "INSERT INTO accounts (name, token_sha256, created_at) VALUES (?, '', ?)",
+                (name, _now()),
+            )
+            user_id = int(cursor.lastrowid or 0)
+            token = f"os1_{user_id}_{secrets.token_urlsafe(32)}"
+            self._db.execute(
+                "UPDATE accounts SET token_sha256 = ? WHERE id = ?", (token_hash(token), user_id)
+            )
+            row = self._row("SELECT * FROM accounts WHERE id = ?", user_id)
+        assert row is not None
+        return row, token
+
+    def all_accounts(self) -> list[Account]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM accounts ORDER BY id").fetchall()
+        return [_account(r) for r in rows]
+
+    def revoke(self, name: str) -> Account:
+        with self._lock:
+            found = self._row("SELECT * FROM accounts WHERE name = ?", name)
+            if found is None:
+                raise AccountError(f"no account named {name!r}: see os1 users list")
+            if found.active:
+                self._db.execute(
+                    "UPDATE accounts SET revoked_at = ?, token_sha256 = '' WHERE id = ?",
+                    (_now(), found.id),
+                )
+            revoked = self._row("SELECT * FROM accounts WHERE id = ?", found.id)
+        assert revoked is not None
+        return revoked
+
+    def authenticate(self, token: str) -> Account | None:
+        """The active account this token belongs to, or None."""
+        match = TOKEN_PATTERN.match(token)
+        if match is None:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM accounts WHERE id = ?", (int(match.group(1)),)
+            ).fetchone()
+        if row is None or row["revoked_at"] is not None or not row["token_sha256"]:
+            return None
+        if not hmac.compare_digest(str(row["token_sha256"]), token_hash(token)):
+            return None
+        return _account(row)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _row(self, sql: str, value: object) -> Account | None:
+        row = self._db.execute(sql, (value,)).fetchone()
+        return _account(row) if row is not None else None
+
+
+def _account(row: sqlite3.Row) -> Account:
+    return Account(
+        id=int(row["id"]),
+        name=str(row["name"]),
+        created_at=str(row["created_at"]),
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,0 +1,319 @@
+"""The server's routes (REST under /v1) and the app that ties every part together.
+
+Every route that touches data starts with ``authenticate(request)``, which returns the
+caller's own tenant; store work then runs on a thread, holding that tenant's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from os1.domain import Turn
+from os1.memory import forgetting, portability
+from os1.mind import onboarding
+from os1.mind.onboarding import Answers, OnboardingError
+from os1.server import chat_ws, openai_api, sse, voice_ws
+from os1.server.conversation import full_reply
+from os1.server.http import (
+    STATUS_FOR,
+    ApiError,
+    error_body,
+    error_response,
+    int_param,
+    message_for,
+    read_json,
+    status_for,
+    text_field,
+)
+from os1.server.openapi import openapi_schema
+from os1.server.state import ServerState, authenticate
+from os1.server.tenancy import Tenant
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    # default=str: datetimes in personas and profiles become ISO text.
+    body = json.dumps(data, ensure_ascii=False, default=str)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def in_tenant(tenant: Tenant, work: Callable[[], T]) -> T:
+    """Run blocking store work on a thread, one at a time for this user."""
+
+    def locked() -> T:
+        with tenant.lock:
+            return work()
+
+    return await run_in_threadpool(locked)
+
+
+def turn_json(turn: Turn) -> dict[str, Any]:
+    return {
+        "id": f"t{turn.id}",
+        "session_id": turn.session_id,
+        "role": turn.role.value,
+        "speaker": turn.speaker,
+        "text": turn.text,
+        "at": turn.created_at.isoformat(),
+        "status": turn.status.value,
+    }
+
+
+# --- routes -----------------------------------------------------------------------
+
+
+async def healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+async def openapi(request: Request) -> Response:
+    return json_response(openapi_schema())
+
+
+async def setup(request: Request) -> Response:
+    tenant = authenticate(request)
+    body = await read_json(request)
+    try:
+        answers = Answers(
+            name=onboarding.clean_user_name(text_field(body, "name", 200)),
+            social=onboarding.parse_social(s)
+            if (s := text_field(body, "social", 200, False))
+            else "",
+            mother=" ".join(text_field(body, "mother", 2000, False).split())[:500],
+            voice=onboarding.parse_voice(text_field(body, "voice", 20, False) or "feminine"),
+        )
+    except OnboardingError as exc:
+        raise ApiError(400, str(exc)) from None
+
+    def first_meeting() -> tuple[str, str]:
+        if tenant.store.persona() is not None:
+            raise ApiError(409, "this OS1 is set up already")
+        return tenant.set_up(answers)
+
+    state: ServerState = request.app.state.os1
+    name, greeting = await run_in_executor(state, tenant, first_meeting)
+    return json_response({"name": name, "greeting": greeting}, 201)
+
+
+async def run_in_executor(state: ServerState, tenant: Tenant, work: Callable[[], T]) -> T:
+    """Model work goes on the generation pool, not the pool the store reads use."""
+
+    def locked() -> T:
+        with tenant.lock:
+            return work()
+
+    return await asyncio.get_running_loop().run_in_executor(state.pool, locked)
+
+
+async def me(request: Request) -> Response:
+    tenant = authenticate(request)
+
+    def read() -> dict[str, Any]:
+        profile, persona = tenant.store.profile(), tenant.store.persona()
+        return {
+            "account": {"id": tenant.account.id, "name": tenant.account.name},
+            "set_up": persona is not None,
+            "profile": asdict(profile) if profile else None,
+            "persona": asdict(persona) if persona else None,
+        }
+
+    return json_response(await in_tenant(tenant, read))
+
+
+async def post_message(request: Request) -> Response:
+    tenant = authenticate(request)
+    text = text_field(await read_json(request), "text")
+    state: ServerState = request.app.state.os1
+    finished = await full_reply(state.pool, tenant, text, "rest")
+    return json_response(finished.as_dict())
+
+
+async def history(request: Request) -> Response:
+    tenant = authenticate(request)
+    limit = int_param(request.query_params.get("limit"), "limit", 50, 1, 1000)
+    turns = await in_tenant(tenant, lambda: tenant.store.recent_turns(limit))
+    return json_response({"turns": [turn_json(t) for t in turns]})
+
+
+async def search_memories(request: Request) -> Response:
+    tenant = authenticate(request)
+    query = request.query_params.get("q", "")
+    if not query.strip():
+        raise ApiError(400, "q is needed: what to search for")
+    if len(query) > 2000:
+        raise ApiError(400, "q is longer than 2000 characters")
+    k = int_param(request.query_params.get("k"), "k", 5, 1, 100)
+
+    def search() -> list[dict[str, Any]]:
+        tenant.memorizer().index()
+        hits = tenant.search(query, k)
+        return [{**turn_json(t), "score": round(s, 3)} for t, s in hits]
+
+    return json_response({"results": await in_tenant(tenant, search)})
+
+
+async def list_memories(request: Request) -> Response:
+    tenant = authenticate(request)
+    kind = request.query_params.get("kind", "facts")
+    limit = int_param(request.query_params.get("limit"), "limit", 50, 1, 1000)
+    if kind not in ("facts", "summaries"):
+        raise ApiError(400, "kind must be facts or summaries (turns: GET /v1/history)")
+
+    def read() -> list[dict[str, Any]]:
+        tenant.memorizer().index()
+        if kind == "summaries":
+            return [
+                {
+                    "id": f"s{s.id}",
+                    "kind": s.kind,
+                    "text": s.text,
+                    "sources": [f"t{t}" for t in s.source_turn_ids],
+                }
+                for s in tenant.store.summaries()[-limit:]
+            ]
+        return [
+            {
+                "id": f"f{f.id}",
+                "text": f.text,
+                "importance": f.importance,
+                "valid_from": f.valid_from.isoformat(),
+                "valid_to": f.valid_to.isoformat() if f.valid_to else None,
+                "sources": [f"t{t}" for t in f.source_turn_ids],
+            }
+            for f in tenant.store.facts(limit=limit)
+        ]
+
+    return json_response({"memories": await in_tenant(tenant, read)})
+
+
+async def forget_memory(request: Request) -> Response:
+    tenant = authenticate(request)
+    memory_id = str(request.path_params["memory_id"])
+
+    def forget() -> dict[str, int]:
+        what = forgetting.plan(tenant.store, [memory_id])
+        gone = forgetting.forget(tenant.store, what)
+        tenant.reset_recall()  # the retriever's index must not keep what was forgotten
+        return gone
+
+    return json_response({"forgotten": await in_tenant(tenant, forget)})
+
+
+async def export(request: Request) -> Response:
+    tenant = authenticate(request)
+
+    def lines() -> str:
+        return "".join(
+            json.dumps(r, ensure_ascii=False) + "\n" for r in portability.records(tenant.store)
+        )
+
+    body = await in_tenant(tenant, lines)
+    return Response(
+        body,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="os1-export.jsonl"'},
+    )
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/healthz", healthz),
+    Route("/openapi.json", openapi),
+    Route("/v1/setup", setup, methods=["POST"]),
+    Route("/v1/me", me),
+    Route("/v1/messages", post_message, methods=["POST"]),
+    Route("/v1/messages/stream", sse.message_stream, methods=["GET", "POST"]),
+    Route("/v1/history", history),
+    Route("/v1/memories", list_memories),
+    Route("/v1/memories/search", search_memories),
+    Route("/v1/memories/{memory_id}", forget_memory, methods=["DELETE"]),
+    Route("/v1/export", export),
+    Route("/v1/events", sse.events),
+    *openai_api.ROUTES,
+    chat_ws.ROUTE,
+    voice_ws.ROUTE,
+]
+
+
+# --- errors -----------------------------------------------------------------------
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse(
+        error_body(exc.status_code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def on_expected_error(request: Request, exc: Exception) -> Response:
+    status = status_for(exc) or 500
+    return JSONResponse(error_body(status, message_for(exc)), status_code=status)
+
+
+async def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body(500, "internal server error"), status_code=500)
+
+
+def create_app(state: ServerState) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    handlers: dict[Any, Any] = {
+        ApiError: on_api_error,
+        HTTPException: on_http_error,
+        Exception: on_unexpected_error,
+    }
+    handlers.update({kind: on_expected_error for kind, _ in STATUS_FOR})
+    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)
+    app.state.os1 = state
+    return app
+
+
+def serve(settings: Any, host: str, port: int) -> None:
+    """Run the server until interrupted (``os1 serve``)."""
+    import uvicorn
+
+    state = ServerState.create(settings)
+    uvicorn.run(
+        create_app(state),
+        host=host,
+        port=port,
+        # Query strings may carry a token (WebSockets, EventSource): keep them out of logs.
+        access_log=False,
+        ws_max_size=protocol_max_message(),
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        timeout_keep_alive=15,
+        log_level="info",
+    )
+
+
+def protocol_max_message() -> int:
+    """The largest WebSocket message uvicorn takes: one voice audio block, with room."""
+    from os1.voice.protocol import MAX_AUDIO_BYTES
+
+    return MAX_AUDIO_BYTES + 64 * 1024

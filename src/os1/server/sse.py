@@ -1,0 +1,75 @@
+"""Server-sent events: a reply streamed as ``token``/``done``/``error`` events, and the
+``/v1/events`` notice stream (``hello``, ``heartbeat``, ``turn``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from os1.llm.base import CancelToken
+from os1.server.conversation import Finished, stream_reply
+from os1.server.http import ApiError, message_for, read_json, status_for, text_field
+from os1.server.state import ServerState, authenticate, server_state
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
+
+
+async def message_stream(request: Request) -> Response:
+    """``GET ?text=`` or ``POST {"text": …}``: the reply as SSE."""
+    tenant = authenticate(request, allow_query_token=True)
+    if request.method == "POST":
+        text = text_field(await read_json(request), "text")
+    else:
+        text = request.query_params.get("text", "")
+        if not text.strip():
+            raise ApiError(400, "text is needed: what to say")
+        if len(text) > 100_000:
+            raise ApiError(413, "text is longer than 100000 characters")
+    state = server_state(request)
+
+    async def events() -> AsyncIterator[str]:
+        cancel = CancelToken()
+        try:
+            async for item in stream_reply(state.pool, tenant, text, cancel, "sse"):
+                if isinstance(item, Finished):
+                    yield event("done", item.as_dict())
+                else:
+                    yield event("token", {"text": item})
+        except Exception as exc:
+            status = status_for(exc)
+            message = message_for(exc) if status else "internal server error"
+            yield event("error", {"message": message, "code": status or 500})
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+async def events(request: Request) -> Response:
+    """Notices for this user: ``hello`` first, a ``heartbeat`` every few seconds, and a
+    ``turn`` whenever a reply is stored (from any of the user's connections)."""
+    tenant = authenticate(request, allow_query_token=True)
+    state: ServerState = server_state(request)
+    queue = tenant.events.subscribe()
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            yield event("hello", {"account": tenant.account.name})
+            while True:
+                try:
+                    notice = await asyncio.wait_for(queue.get(), state.options.heartbeat_s)
+                except TimeoutError:
+                    yield event("heartbeat", {})
+                    continue
+                yield event(str(notice.get("type", "notice")), notice)
+        finally:
+            tenant.events.unsubscribe(queue)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)

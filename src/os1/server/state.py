@@ -1,0 +1,115 @@
+"""What every route shares, and the one way a route gets a user: ``authenticate``.
+
+``authenticate`` turns the bearer token into that account's ``Tenant``, after the rate
+limit. Routes take no user id from the path or the body, so what they can touch is the
+authenticated user's tenant and nothing else.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.requests import HTTPConnection
+
+from os1 import config
+from os1.server.accounts import Accounts
+from os1.server.http import ApiError, bearer_token
+from os1.server.limits import RateLimiter, retry_after_header
+from os1.server.tenancy import SharedModels, Tenant, Tenants
+from os1.server.voice_engines import SettingsVoiceEngines, VoiceEngines
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    requests_per_minute: float = 120.0
+    burst: int = 30
+    ws_idle_timeout_s: float = 300.0
+    # Largest text message on a WebSocket (audio has the voice protocol's own limit).
+    ws_max_text_bytes: int = 100_000
+    heartbeat_s: float = 15.0
+    workers: int = 8
+
+    @classmethod
+    def from_settings(cls, settings: config.Settings) -> ServerOptions:
+        get = settings.get
+        return cls(
+            requests_per_minute=float(get("server.requests_per_minute")),
+            burst=int(get("server.burst")),
+            ws_idle_timeout_s=float(get("server.ws_idle_timeout_s")),
+            workers=int(get("server.workers")),
+        )
+
+
+@dataclass
+class ServerState:
+    settings: config.Settings
+    options: ServerOptions
+    accounts: Accounts
+    tenants: Tenants
+    limiter: RateLimiter
+    voice_engines: VoiceEngines
+    pool: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="os1-reply")
+
+    @classmethod
+    def create(
+        cls,
+        settings: config.Settings,
+        options: ServerOptions | None = None,
+        shared: SharedModels | None = None,
+        voice_engines: VoiceEngines | None = None,
+    ) -> ServerState:
+        options = options or ServerOptions.from_settings(settings)
+        return cls(
+            settings=settings,
+            options=options,
+            accounts=Accounts(accounts_path(settings)),
+            tenants=Tenants(settings, shared or SharedModels(settings)),
+            limiter=RateLimiter(options.requests_per_minute, options.burst),
+            voice_engines=voice_engines or SettingsVoiceEngines(settings),
+        )
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.tenants.close()
+        self.tenants.shared.close()
+        self.accounts.close()
+
+
+def accounts_path(settings: config.Settings) -> Path:
+    return settings.home / "server" / "accounts.db"
+
+
+def server_state(connection: HTTPConnection) -> ServerState:
+    state: ServerState = connection.app.state.os1
+    return state
+
+
+def authenticate(connection: HTTPConnection, allow_query_token: bool = False) -> Tenant:
+    """The authenticated user's tenant: 401 for a missing or bad token, 429 when the
+    user's rate limit is spent."""
+    state = server_state(connection)
+    token = bearer_token(connection, allow_query_token)
+    account = state.accounts.authenticate(token)
+    if account is None:
+        raise ApiError(
+            401,
+            "invalid or revoked API token",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    rate_limit(state, account.id)
+    return state.tenants.for_account(account)
+
+
+def rate_limit(state: ServerState, user_id: int) -> None:
+    wait = state.limiter.take(user_id)
+    if wait > 0:
+        raise ApiError(
+            429,
+            f"too many requests: try again in {wait:.1f} s",
+            {"Retry-After": retry_after_header(wait)},
+        )
