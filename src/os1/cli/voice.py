@@ -21,7 +21,7 @@ from os1.voice.listening import HesitationPolicy, SilencePolicy, TurnEndPolicy
 from os1.voice.speaking import AudioSink, FileSink
 from os1.voice.stt import Recognizer, create_recognizer, transcribe
 from os1.voice.tts import Synthesizer, create_synthesizer
-from os1.voice.vad import SileroVAD
+from os1.voice.vad import SileroVAD, contains_speech
 
 # Input is fed in blocks like a microphone's: 32 ms.
 BLOCK = 512
@@ -70,7 +70,7 @@ def transcribe_command(ctx: click.Context, audio_file: Path, as_json: bool) -> N
     audio = _load(audio_file)
     recognizer = recognizer_for(rt)
     began = time.perf_counter()
-    text = transcribe(recognizer, audio)
+    text = transcribe(recognizer, audio) if contains_speech(audio.samples, SileroVAD()) else ""
     elapsed = time.perf_counter() - began
     if as_json:
         print_json(

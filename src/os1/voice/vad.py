@@ -89,3 +89,18 @@ class EnergyVAD:
 
     def reset(self) -> None:
         """Stateless: nothing to forget."""
+
+
+def contains_speech(
+    samples: np.ndarray, vad: VoiceActivityDetector, threshold: float = 0.5, min_frames: int = 2
+) -> bool:
+    """Whether at least ``min_frames`` frames of 16 kHz ``samples`` sound like speech.
+    Recognizers guess words even in silence or noise; this asks before transcribing."""
+    vad.reset()
+    size, voiced = vad.frame_samples, 0
+    for start in range(0, len(samples) - size + 1, size):
+        if vad.speech_probability(samples[start : start + size]) >= threshold:
+            voiced += 1
+            if voiced >= min_frames:
+                return True
+    return False
