@@ -469,3 +469,23 @@ def test_two_users_converse_at_once_over_websocket_and_openai_without_crossover(
                 if line == "event: heartbeat":
                     break
         assert lines[0] == "event: hello"
+
+
+def test_tokens_in_websocket_paths_never_reach_the_logs() -> None:
+    import logging
+
+    from os1.server.app import RedactTokens
+
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/v1/voice?token=os1_3_secretvalue&x=1"),
+        None,
+    )
+    assert RedactTokens().filter(record)
+    line = record.getMessage()
+    assert "secretvalue" not in line
+    assert "/v1/voice?token=[redacted]&x=1" in line

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -293,10 +294,29 @@ def create_app(state: ServerState) -> Starlette:
     return app
 
 
+class RedactTokens(logging.Filter):
+    """Hides ``token=…`` in log lines: uvicorn logs each WebSocket's path with its query
+    string, and browsers pass the token there."""
+
+    PATTERN = re.compile(r"(token=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = self.PATTERN.sub(r"\1[redacted]", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
 def serve(settings: Any, host: str, port: int) -> None:
     """Run the server until interrupted (``os1 serve``)."""
     import uvicorn
 
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).addFilter(RedactTokens())
     state = ServerState.create(settings)
     uvicorn.run(
         create_app(state),
