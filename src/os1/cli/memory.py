@@ -15,6 +15,7 @@ from os1.cli.common import console, friendly_errors, print_json, runtime
 from os1.domain import Turn
 from os1.evaluation.locomo import DatasetError, evaluate
 from os1.memory import forgetting, portability
+from os1.memory.records import fact_record, summary_record
 from os1.memory.store import StoreError
 
 
@@ -41,27 +42,9 @@ def memory_list(
     rt.memorizer().index()
     rows: list[dict[str, object]]
     if kind == "facts":
-        rows = [
-            {
-                "id": f"f{f.id}",
-                "text": f.text,
-                "importance": f.importance,
-                "valid_from": f.valid_from.isoformat(),
-                "valid_to": f.valid_to.isoformat() if f.valid_to else None,
-                "sources": [f"t{t}" for t in f.source_turn_ids],
-            }
-            for f in store.facts(include_past=include_past, limit=limit)
-        ]
+        rows = [fact_record(f) for f in store.facts(include_past=include_past, limit=limit)]
     elif kind == "summaries":
-        rows = [
-            {
-                "id": f"s{s.id}",
-                "kind": s.kind,
-                "text": s.text,
-                "sources": [f"t{t}" for t in s.source_turn_ids],
-            }
-            for s in store.summaries()[-limit:]
-        ]
+        rows = [summary_record(s) for s in store.summaries()[-limit:]]
     else:
         rows = [
             {

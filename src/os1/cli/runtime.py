@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 from functools import cached_property
 
 from os1 import config
@@ -13,8 +12,9 @@ from os1.memory.embedding import Embedder, EmbeddingUnavailable, load_embedder
 from os1.memory.ingest import Memorizer
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
-from os1.mind.companion import ChatOptions, Companion, NotSetUp
-from os1.mind.prompting import Budget, PromptBuilder
+from os1.mind import assembly
+from os1.mind.companion import Companion, NotSetUp
+from os1.mind.prompting import PromptBuilder
 
 
 def warn(message: str) -> None:
@@ -27,9 +27,7 @@ class Runtime:
 
     @cached_property
     def store(self) -> SQLiteStore:
-        return SQLiteStore(
-            self.settings.db_path, busy_timeout_s=float(self.settings.get("store.busy_timeout_s"))
-        )
+        return assembly.open_store(self.settings)
 
     @cached_property
     def backend(self) -> LLMBackend:
@@ -37,13 +35,7 @@ class Runtime:
 
     @cached_property
     def builder(self) -> PromptBuilder:
-        get = self.settings.get
-        context = min(int(get("model.context_window")), self.backend.context_window)
-        return PromptBuilder(
-            Budget(context, int(get("model.max_reply_tokens"))),
-            self.backend.count_tokens,
-            temperature=float(get("model.temperature")),
-        )
+        return assembly.prompt_builder(self.settings, self.backend)
 
     @cached_property
     def embedders(self) -> list[Embedder]:
@@ -58,32 +50,15 @@ class Runtime:
         return loaded
 
     def memorizer(self) -> Memorizer:
-        extractor = self.backend if self.settings.get("memory.extract_with_model") else None
-        return Memorizer(self.store, self.embedders, extractor=extractor)
+        return assembly.memorizer(self.settings, self.store, self.embedders, lambda: self.backend)
 
     def retriever(self) -> HybridRetriever:
-        persona, profile = self.store.persona(), self.store.profile()
-        names = [n for n in (profile and profile.name, persona and persona.name) if n]
-        return HybridRetriever(
-            self.store,
-            self.embedders,
-            participants=names,
-            asker=profile.name if profile else None,
-            companion=persona.name if persona else None,
-        )
+        return assembly.retriever(self.store, self.embedders)
 
     def companion(self) -> Companion:
         if self.store.persona() is None or self.store.profile() is None:
             raise NotSetUp()  # before loading a model only to refuse
-        get = self.settings.get
-        options = ChatOptions(
-            session_gap=timedelta(minutes=float(get("chat.session_gap_minutes"))),
-            recent_turns=int(get("chat.recent_turns")),
-            memories=int(get("chat.memories")),
-        )
-        return Companion(
-            self.store, self.backend, self.retriever(), self.builder, options, self.memorizer()
-        )
+        return assembly.companion(self.settings, self.store, self.backend, self.embedders)
 
     def close(self) -> None:
         if "backend" in self.__dict__:

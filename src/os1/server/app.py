@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from os1.domain import Turn
 from os1.memory import forgetting, portability
+from os1.memory.records import fact_record, summary_record
 from os1.mind import onboarding
 from os1.mind.onboarding import Answers, OnboardingError
 from os1.server import chat_ws, openai_api, sse, voice_ws
@@ -178,26 +179,8 @@ async def list_memories(request: Request) -> Response:
     def read() -> list[dict[str, Any]]:
         tenant.memorizer().index()
         if kind == "summaries":
-            return [
-                {
-                    "id": f"s{s.id}",
-                    "kind": s.kind,
-                    "text": s.text,
-                    "sources": [f"t{t}" for t in s.source_turn_ids],
-                }
-                for s in tenant.store.summaries()[-limit:]
-            ]
-        return [
-            {
-                "id": f"f{f.id}",
-                "text": f.text,
-                "importance": f.importance,
-                "valid_from": f.valid_from.isoformat(),
-                "valid_to": f.valid_to.isoformat() if f.valid_to else None,
-                "sources": [f"t{t}" for t in f.source_turn_ids],
-            }
-            for f in tenant.store.facts(limit=limit)
-        ]
+            return [summary_record(s) for s in tenant.store.summaries()[-limit:]]
+        return [fact_record(f) for f in tenant.store.facts(limit=limit)]
 
     return json_response({"memories": await in_tenant(tenant, read)})
 

@@ -18,7 +18,6 @@ import asyncio
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,9 @@ from os1.memory.embedding import Embedder, EmbeddingUnavailable, Vectors, load_e
 from os1.memory.ingest import Memorizer
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
-from os1.mind import onboarding
-from os1.mind.companion import ChatOptions, Companion, NotSetUp
+from os1.mind import assembly, onboarding
+from os1.mind.companion import Companion
 from os1.mind.onboarding import Answers
-from os1.mind.prompting import Budget, PromptBuilder
 from os1.server.accounts import Account
 
 
@@ -148,9 +146,7 @@ class Tenant:
         self.shared = shared
         self.lock = threading.Lock()
         self.events = EventHub()
-        self.store = SQLiteStore(
-            settings.db_path, busy_timeout_s=float(settings.get("store.busy_timeout_s"))
-        )
+        self.store = assembly.open_store(settings)
         self._companion: Companion | None = None
         # A retriever for search, kept so its index is built once; dropped after forgetting.
         self._retriever: HybridRetriever | None = None
@@ -159,29 +155,14 @@ class Tenant:
     def backend(self) -> LLMBackend:
         return self.shared.backend
 
-    def builder(self) -> PromptBuilder:
-        get = self.settings.get
-        context = min(int(get("model.context_window")), self.backend.context_window)
-        return PromptBuilder(
-            Budget(context, int(get("model.max_reply_tokens"))),
-            self.backend.count_tokens,
-            temperature=float(get("model.temperature")),
-        )
-
     def memorizer(self) -> Memorizer:
-        extractor = self.backend if self.settings.get("memory.extract_with_model") else None
-        return Memorizer(self.store, self.shared.embedders, extractor=extractor)
+        return assembly.memorizer(self.settings, self.store, self.shared.embedders, self._model)
 
     def retriever(self) -> HybridRetriever:
-        persona, profile = self.store.persona(), self.store.profile()
-        names = [n for n in (profile and profile.name, persona and persona.name) if n]
-        return HybridRetriever(
-            self.store,
-            self.shared.embedders,
-            participants=names,
-            asker=profile.name if profile else None,
-            companion=persona.name if persona else None,
-        )
+        return assembly.retriever(self.store, self.shared.embedders)
+
+    def _model(self) -> LLMBackend:
+        return self.backend
 
     def search(self, query: str, k: int) -> list[tuple[Turn, float]]:
         """Search everything said; the companion's retriever keeps its index warm."""
@@ -198,9 +179,7 @@ class Tenant:
     def voice_companion(self) -> tuple[Companion, SQLiteStore]:
         """A companion on its own connection to this user's database, for a voice session
         (which uses it from its own threads, outside ``lock``). Close the store after."""
-        store = SQLiteStore(
-            self.settings.db_path, busy_timeout_s=float(self.settings.get("store.busy_timeout_s"))
-        )
+        store = assembly.open_store(self.settings)
         try:
             return self._new_companion(store), store
         except BaseException:
@@ -208,29 +187,13 @@ class Tenant:
             raise
 
     def _new_companion(self, store: SQLiteStore) -> Companion:
-        persona, profile = store.persona(), store.profile()
-        if persona is None or profile is None:
-            raise NotSetUp()
-        get = self.settings.get
-        options = ChatOptions(
-            session_gap=timedelta(minutes=float(get("chat.session_gap_minutes"))),
-            recent_turns=int(get("chat.recent_turns")),
-            memories=int(get("chat.memories")),
-        )
-        retriever = HybridRetriever(
-            store,
-            self.shared.embedders,
-            participants=[profile.name, persona.name],
-            asker=profile.name,
-            companion=persona.name,
-        )
-        extractor = self.backend if self.settings.get("memory.extract_with_model") else None
-        memorizer = Memorizer(store, self.shared.embedders, extractor=extractor)
-        return Companion(store, self.backend, retriever, self.builder(), options, memorizer)
+        return assembly.companion(self.settings, store, self.backend, self.shared.embedders)
 
     def set_up(self, answers: Answers) -> tuple[str, str]:
         """The first meeting: store the answers, let the OS choose its name, greet."""
-        persona, greeting = onboarding.complete(self.store, self.backend, self.builder(), answers)
+        persona, greeting = onboarding.complete(
+            self.store, self.backend, assembly.prompt_builder(self.settings, self.backend), answers
+        )
         self._companion = None  # rebuilt with the new persona and profile
         self._retriever = None
         return persona.name, greeting

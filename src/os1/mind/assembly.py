@@ -1,0 +1,83 @@
+"""Building a companion from settings: one recipe for the command line and the server.
+
+Each function takes the parts that are already made (a store, a model backend, embedding
+models) and the settings, so the CLI can build them lazily for one person and the server
+can share the models between many people while each keeps their own store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+from os1 import config
+from os1.llm.base import LLMBackend
+from os1.memory.embedding import Embedder
+from os1.memory.ingest import Memorizer
+from os1.memory.retrieval import HybridRetriever
+from os1.memory.store import SQLiteStore
+from os1.mind.companion import ChatOptions, Companion, NotSetUp
+from os1.mind.prompting import Budget, PromptBuilder
+
+
+def open_store(settings: config.Settings) -> SQLiteStore:
+    return SQLiteStore(settings.db_path, busy_timeout_s=float(settings.get("store.busy_timeout_s")))
+
+
+def prompt_builder(settings: config.Settings, backend: LLMBackend) -> PromptBuilder:
+    get = settings.get
+    context = min(int(get("model.context_window")), backend.context_window)
+    return PromptBuilder(
+        Budget(context, int(get("model.max_reply_tokens"))),
+        backend.count_tokens,
+        temperature=float(get("model.temperature")),
+    )
+
+
+def memorizer(
+    settings: config.Settings,
+    store: SQLiteStore,
+    embedders: Sequence[Embedder],
+    backend: Callable[[], LLMBackend],
+) -> Memorizer:
+    """``backend`` is called only when the model extracts facts too, so memory commands
+    do not load a model they do not use."""
+    extractor = backend() if settings.get("memory.extract_with_model") else None
+    return Memorizer(store, list(embedders), extractor=extractor)
+
+
+def retriever(store: SQLiteStore, embedders: Sequence[Embedder]) -> HybridRetriever:
+    """Recall over ``store``, knowing who is who from its profile and persona."""
+    persona, profile = store.persona(), store.profile()
+    names = [n for n in (profile and profile.name, persona and persona.name) if n]
+    return HybridRetriever(
+        store,
+        list(embedders),
+        participants=names,
+        asker=profile.name if profile else None,
+        companion=persona.name if persona else None,
+    )
+
+
+def companion(
+    settings: config.Settings,
+    store: SQLiteStore,
+    backend: LLMBackend,
+    embedders: Sequence[Embedder],
+) -> Companion:
+    if store.persona() is None or store.profile() is None:
+        raise NotSetUp()  # before any model work, only to refuse
+    get = settings.get
+    options = ChatOptions(
+        session_gap=timedelta(minutes=float(get("chat.session_gap_minutes"))),
+        recent_turns=int(get("chat.recent_turns")),
+        memories=int(get("chat.memories")),
+    )
+    return Companion(
+        store,
+        backend,
+        retriever(store, embedders),
+        prompt_builder(settings, backend),
+        options,
+        memorizer(settings, store, embedders, lambda: backend),
+    )
