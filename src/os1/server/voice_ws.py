@@ -28,7 +28,6 @@ from os1.server.chat_ws import Socket, accept, receive
 from os1.server.http import ApiError, message_for, status_for
 from os1.server.state import rate_limit, server_state
 from os1.voice import protocol
-from os1.voice.audio import to_pcm16
 from os1.voice.frames import Frame, ReplyAudio, SpokenTurn
 
 logger = logging.getLogger(__name__)
@@ -50,11 +49,8 @@ class SocketSink:
         # Send a block when the one before it would start playing: one block of lead.
         time.sleep(max(0.0, self._free_at - now))
         self._free_at = max(self._free_at, now) + len(samples) / self.sample_rate
-        pcm = to_pcm16(samples)
-        self._send(
-            {"type": "audio", "sample_rate": self.sample_rate, "bytes": len(pcm), "text": self.text}
-        )
-        self._send(pcm)
+        for message in protocol.messages_for(ReplyAudio(samples, self.sample_rate, self.text)):
+            self._send(message)
 
 
 async def voice(websocket: WebSocket) -> None:
