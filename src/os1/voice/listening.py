@@ -150,7 +150,6 @@ class TurnEndPolicy(Protocol):
     def silence_needed(self, partial: str) -> float:
         """Seconds of silence after which the user is taken to have finished, given what
         they have said so far."""
-        ...
 
 
 @dataclass(frozen=True)

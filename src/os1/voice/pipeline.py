@@ -16,7 +16,6 @@ from os1.voice.frames import Frame
 class Processor(Protocol):
     def process(self, frame: Frame) -> Iterable[Frame]:
         """The frames that follow from ``frame`` (including ``frame`` itself, to pass it on)."""
-        ...
 
 
 class Pipeline:

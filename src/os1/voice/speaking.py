@@ -69,7 +69,6 @@ class AudioSink(Protocol):
 
     def write(self, samples: Samples) -> None:
         """Play (or store) ``samples``; a device blocks until there is room for them."""
-        ...
 
 
 class FileSink:

@@ -28,15 +28,12 @@ class Recognizer(Protocol):
 
     def start(self) -> None:
         """Begin a new utterance, discarding anything fed before."""
-        ...
 
     def feed(self, samples: np.ndarray) -> str | None:
         """Add float32 mono samples; return the partial hypothesis if it changed, else None."""
-        ...
 
     def finish(self) -> str:
         """End the utterance and return the final transcript of everything fed since start()."""
-        ...
 
 
 def _find_pocketsphinx_model(model_dir: Path) -> dict[str, str]:

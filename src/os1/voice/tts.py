@@ -37,7 +37,6 @@ class Synthesizer(Protocol):
 
     def synthesize(self, text: str) -> Iterator[np.ndarray]:
         """Yield float32 mono chunks of speech for ``text``; stop iterating to cancel."""
-        ...
 
 
 def split_sentences(text: str) -> list[str]:

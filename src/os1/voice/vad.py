@@ -16,11 +16,9 @@ class VoiceActivityDetector(Protocol):
 
     def speech_probability(self, frame: np.ndarray) -> float:
         """Probability in [0, 1] that ``frame`` (float32 mono, frame_samples long) is speech."""
-        ...
 
     def reset(self) -> None:
         """Forget state carried between frames, e.g. before a new utterance."""
-        ...
 
 
 def _check_frame(frame: np.ndarray, frame_samples: int) -> np.ndarray:
