@@ -161,6 +161,7 @@ def _close_when_done(conversation: VoiceConversation, store: Any) -> None:
     deadline = time.monotonic() + 10
     while conversation.speaking and time.monotonic() < deadline:
         time.sleep(0.05)
+    conversation.close()
     store.close()
 
 
