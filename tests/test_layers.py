@@ -72,3 +72,19 @@ def test_only_the_server_imports_the_web_framework() -> None:
         for name in imported_modules(path) & WEB_FRAMEWORK
     ]
     assert not wrong, wrong
+
+
+# The PostgreSQL driver is the PostgreSQL backend's business alone (and the server's
+# account store's, which uses the backend's pool).
+DATABASE_DRIVER = {"psycopg", "psycopg_pool"}
+
+
+def test_only_the_postgresql_backend_imports_the_driver() -> None:
+    allowed = ("memory/postgres/", "server/accounts_postgres.py")
+    wrong = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in SRC.rglob("*.py")
+        if not str(path.relative_to(SRC)).startswith(allowed)
+        for name in imported_modules(path) & DATABASE_DRIVER
+    ]
+    assert not wrong, wrong

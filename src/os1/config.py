@@ -81,6 +81,12 @@ SCHEMA: dict[str, dict[str, Option]] = {
     },
     "store": {
         "busy_timeout_s": Option(5.0, "Seconds to wait for a database another process holds"),
+        "url": Option(
+            "",
+            "Empty: a SQLite file in the home. postgresql://…: one PostgreSQL database for "
+            "every user (and the server's accounts)",
+        ),
+        "pool_size": Option(10, "Most PostgreSQL connections one process opens"),
     },
     "server": {
         "host": Option("127.0.0.1", "Address `os1 serve` listens on"),

@@ -7,12 +7,11 @@ from rich.table import Table
 
 from os1 import config
 from os1.cli.common import console, friendly_errors, print_json
-from os1.server.accounts import AccountError, Accounts
-from os1.server.state import accounts_path
+from os1.server.accounts import AccountError, AccountStore, open_accounts
 
 
-def _accounts() -> Accounts:
-    return Accounts(accounts_path(config.load()))
+def _accounts() -> AccountStore:
+    return open_accounts(config.load())
 
 
 @click.command()

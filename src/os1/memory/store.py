@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Protocol
 
 from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
 from os1.memory.codec import (
@@ -27,6 +28,7 @@ from os1.memory.codec import (
 )
 from os1.memory.derived import DerivedMemory
 from os1.memory.schema import SCHEMA
+from os1.memory.sqlite_restore import SQLiteRestorer
 
 
 class StoreError(Exception):
@@ -98,6 +100,16 @@ class SQLiteStore(DerivedMemory):
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
         return self._transaction()
+
+    @contextmanager
+    def restoring(self, keep_ids: bool) -> Iterator[SQLiteRestorer]:
+        """Whole records written in one transaction (import, ``os1 db migrate``)."""
+        with self._transaction() as db:
+            yield SQLiteRestorer(db, keep_ids)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def all_state(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self._db.execute("SELECT key, value FROM memory_state")}
@@ -249,10 +261,7 @@ class SQLiteStore(DerivedMemory):
 
     def save_timings(self, turn_id: int, timings: dict[str, float]) -> None:
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO turn_timings(turn_id, stage, seconds) VALUES (?, ?, ?)",
-                [(turn_id, stage, float(s)) for stage, s in timings.items()],
-            )
+            SQLiteRestorer(db, keep_ids=True).timings(turn_id, timings)
 
     def timings(self, turn_id: int) -> dict[str, float]:
         rows = self._db.execute(
@@ -265,10 +274,7 @@ class SQLiteStore(DerivedMemory):
         self, query: str, limit: int, exclude_session: int | None = None
     ) -> list[tuple[Turn, float]]:
         """BM25 full-text search over every turn; higher scores are better."""
-        hits = self.bm25(query, limit * 2 + 10)
-        turns = self.turns_by_ids([i for i, _ in hits])
-        found = [(turns[i], s) for i, s in hits if i in turns]
-        return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]
+        return search_by_rank(self, query, limit, exclude_session)
 
     def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
         """(turn id, BM25 score) of the best matches, best first; stopwords are ignored.
@@ -374,6 +380,25 @@ class SQLiteStore(DerivedMemory):
             )
             for r in rows
         ]
+
+
+class Ranked(Protocol):
+    def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
+        """(turn id, score) of the best full-text matches, best first."""
+
+    def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
+        """The turns that exist among ``ids``, by id."""
+
+
+def search_by_rank(
+    store: Ranked, query: str, limit: int, exclude_session: int | None
+) -> list[tuple[Turn, float]]:
+    """The best ``limit`` turns by the store's full-text rank, outside ``exclude_session``
+    (both stores' ``search_turns``)."""
+    hits = store.bm25(query, limit * 2 + 10)
+    turns = store.turns_by_ids([i for i, _ in hits])
+    found = [(turns[i], s) for i, s in hits if i in turns]
+    return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]
 
 
 def fts_query(text: str, drop_stopwords: bool = False) -> str:

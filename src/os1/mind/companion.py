@@ -12,8 +12,8 @@ from os1.llm.base import CancelToken, LLMBackend
 from os1.memory.codec import now
 from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
+from os1.memory.protocol import Store
 from os1.memory.retrieval import Recollection, Retriever
-from os1.memory.store import SQLiteStore
 from os1.mind.consolidation import consolidate
 from os1.mind.prompting import PromptBuilder
 from os1.mind.reflection import reflect
@@ -115,7 +115,7 @@ class Reply:
 class Companion:
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         backend: LLMBackend,
         retriever: Retriever,
         builder: PromptBuilder,

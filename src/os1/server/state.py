@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
 from os1 import config
-from os1.server.accounts import Accounts
+from os1.server.accounts import AccountStore, open_accounts
 from os1.server.http import ApiError, bearer_token
 from os1.server.limits import RateLimiter, retry_after_header
 from os1.server.tenancy import SharedModels, Tenant, Tenants
@@ -46,7 +45,7 @@ class ServerOptions:
 class ServerState:
     settings: config.Settings
     options: ServerOptions
-    accounts: Accounts
+    accounts: AccountStore
     tenants: Tenants
     limiter: RateLimiter
     voice_engines: VoiceEngines
@@ -67,7 +66,7 @@ class ServerState:
         return cls(
             settings=settings,
             options=options,
-            accounts=Accounts(accounts_path(settings)),
+            accounts=open_accounts(settings),
             tenants=Tenants(settings, shared or SharedModels(settings)),
             limiter=RateLimiter(options.requests_per_minute, options.burst),
             voice_engines=voice_engines or SettingsVoiceEngines(settings),
@@ -78,10 +77,6 @@ class ServerState:
         self.tenants.close()
         self.tenants.shared.close()
         self.accounts.close()
-
-
-def accounts_path(settings: config.Settings) -> Path:
-    return settings.home / "server" / "accounts.db"
 
 
 def server_state(connection: HTTPConnection) -> ServerState:

@@ -27,8 +27,8 @@ from os1.llm.base import LLMBackend
 from os1.llm.registry import create_backend
 from os1.memory.embedding import Embedder, EmbeddingUnavailable, Vectors, load_embedder
 from os1.memory.ingest import Memorizer
+from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
 from os1.mind import assembly, onboarding
 from os1.mind.companion import Companion
 from os1.mind.onboarding import Answers
@@ -146,7 +146,7 @@ class Tenant:
         self.shared = shared
         self.lock = threading.Lock()
         self.events = EventHub()
-        self.store = assembly.open_store(settings)
+        self.store = assembly.open_store(settings, user_id=account.id)
         self._companion: Companion | None = None
         # A retriever for search, kept so its index is built once; dropped after forgetting.
         self._retriever: HybridRetriever | None = None
@@ -176,17 +176,17 @@ class Tenant:
             self._companion = self._new_companion(self.store)
         return self._companion
 
-    def voice_companion(self) -> tuple[Companion, SQLiteStore]:
+    def voice_companion(self) -> tuple[Companion, Store]:
         """A companion on its own connection to this user's database, for a voice session
         (which uses it from its own threads, outside ``lock``). Close the store after."""
-        store = assembly.open_store(self.settings)
+        store = assembly.open_store(self.settings, user_id=self.account.id)
         try:
             return self._new_companion(store), store
         except BaseException:
             store.close()
             raise
 
-    def _new_companion(self, store: SQLiteStore) -> Companion:
+    def _new_companion(self, store: Store) -> Companion:
         return assembly.companion(self.settings, store, self.backend, self.shared.embedders)
 
     def set_up(self, answers: Answers) -> tuple[str, str]:
