@@ -108,7 +108,13 @@ class Server:
 
 
 def make_server(home: Path, options: ServerOptions | None = None) -> Server:
-    settings = load({"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": ""})
+    # Room for both users' replies at once: no test here waits for a model slot.
+    environ = {
+        "OS1_HOME": str(home),
+        "OS1_MEMORY_EMBEDDERS": "",
+        "OS1_SERVER_MODEL_CONCURRENCY": "4",
+    }
+    settings = load(environ)
     backend = ScriptedBackend(["I'm here with you."])
     state = ServerState.create(
         settings,

@@ -64,6 +64,7 @@ def companion(
     store: SQLiteStore,
     backend: LLMBackend,
     embedders: Sequence[Embedder],
+    talking_with: Callable[[], int] | None = None,
 ) -> Companion:
     if store.persona() is None or store.profile() is None:
         raise NotSetUp()  # before any model work, only to refuse
@@ -80,4 +81,5 @@ def companion(
         prompt_builder(settings, backend),
         options,
         memorizer(settings, store, embedders, lambda: backend),
+        talking_with,
     )
