@@ -20,8 +20,9 @@ from os1.mind.companion import ChatOptions, Companion, NotSetUp
 from os1.mind.prompting import Budget, PromptBuilder
 
 
-def open_store(settings: config.Settings) -> SQLiteStore:
-    return SQLiteStore(settings.db_path, busy_timeout_s=float(settings.get("store.busy_timeout_s")))
+def open_store(settings: config.Settings, cache_kb: int | None = None) -> SQLiteStore:
+    busy_timeout_s = float(settings.get("store.busy_timeout_s"))
+    return SQLiteStore(settings.db_path, busy_timeout_s=busy_timeout_s, cache_kb=cache_kb)
 
 
 def prompt_builder(settings: config.Settings, backend: LLMBackend) -> PromptBuilder:

@@ -343,6 +343,8 @@ def serve(settings: Any, host: str, port: int, workers: int = 1) -> None:
         # Query strings may carry a token (WebSockets, EventSource): keep them out of logs.
         access_log=False,
         ws_max_size=protocol_max_message(),
+        # Replies stream as many tiny messages: compressing each costs CPU and saves little.
+        ws_per_message_deflate=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         timeout_keep_alive=15,

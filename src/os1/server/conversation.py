@@ -122,9 +122,19 @@ async def stream_reply(
             queue.put_nowait(exc)
 
     waiting = asyncio.create_task(run())
+    held: str | BusyNotice | Finished | BaseException | None = None
     try:
         while True:
-            item = await queue.get()
+            item = held if held is not None else await queue.get()
+            held = None
+            # Pieces that piled up while the loop was busy go out as one: under load,
+            # fewer and larger messages.
+            while isinstance(item, str) and not queue.empty():
+                following = queue.get_nowait()
+                if not isinstance(following, str):
+                    held = following
+                    break
+                item += following
             if isinstance(item, BaseException):
                 raise item
             yield item

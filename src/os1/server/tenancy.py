@@ -47,6 +47,9 @@ from os1.server.accounts import Account
 # A tenant used this recently stays open even beyond max_open_tenants: a request may be
 # about to use it.
 MIN_IDLE_BEFORE_CLOSING_S = 30.0
+# Each open tenant's page cache. The operating system caches the files anyway; SQLite's own
+# default (up to 2 MB a connection, ~170 kB in practice) times thousands of users is GBs.
+TENANT_CACHE_KB = 16
 
 
 class LockedEmbedder:
@@ -210,7 +213,7 @@ class Tenant:
             if self._store is None:
                 if self.closed:
                     raise RuntimeError("this tenant was closed")  # a caller kept it too long
-                self._store = assembly.open_store(self.settings)
+                self._store = assembly.open_store(self.settings, TENANT_CACHE_KB)
             return self._store
 
     @contextlib.contextmanager
