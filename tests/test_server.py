@@ -108,7 +108,14 @@ class Server:
 
 
 def make_server(home: Path, options: ServerOptions | None = None, store_url: str = "") -> Server:
-    settings = load({"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": "", "OS1_STORE_URL": store_url})
+    # Room for both users' replies at once: no test here waits for a model slot.
+    environ = {
+        "OS1_HOME": str(home),
+        "OS1_MEMORY_EMBEDDERS": "",
+        "OS1_STORE_URL": store_url,
+        "OS1_SERVER_MODEL_CONCURRENCY": "4",
+    }
+    settings = load(environ)
     backend = ScriptedBackend(["I'm here with you."])
     state = ServerState.create(
         settings,
@@ -346,9 +353,12 @@ def test_sse_stream_sends_tokens_then_done(client: TestClient, server: Server) -
         assert response.headers["content-type"].startswith("text/event-stream")
         body = "".join(response.iter_text())
     names = [line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("event:")]
-    assert names[-1] == "done" and names.count("token") >= 3
-    done = json.loads(body.strip().splitlines()[-1].removeprefix("data: "))
-    assert done["reply"] == "I'm here with you." and done["status"] == "complete"
+    assert names[-1] == "done" and "token" in names
+    data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    # Pieces that arrive together may travel as one event; together they are the reply.
+    streamed = "".join(d["text"] for d, name in zip(data, names, strict=True) if name == "token")
+    done = data[-1]
+    assert done["reply"] == "I'm here with you." == streamed and done["status"] == "complete"
     query = client.get("/v1/messages/stream?text=", headers=server.auth("alice"))
     assert query.status_code == 400
 

@@ -43,7 +43,11 @@ SCHEMA_VERSION = 2
 
 
 class SQLiteStore(DerivedMemory):
-    def __init__(self, path: Path, busy_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, path: Path, busy_timeout_s: float = 5.0, cache_kb: int | None = None
+    ) -> None:
+        """``cache_kb`` caps this connection's page cache (SQLite's default is 2 MB): a
+        server with thousands of users open keeps each small."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
@@ -57,6 +61,8 @@ class SQLiteStore(DerivedMemory):
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.execute("PRAGMA foreign_keys=ON")
+                if cache_kb is not None:
+                    self._db.execute(f"PRAGMA cache_size=-{int(cache_kb)}")
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
                     raise StoreError(

@@ -25,15 +25,16 @@ from os1.mind.prompting import Budget, PromptBuilder
 LOCAL_USER_ID = 0
 
 
-def open_store(settings: config.Settings, user_id: int = LOCAL_USER_ID) -> Store:
+def open_store(
+    settings: config.Settings, user_id: int = LOCAL_USER_ID, cache_kb: int | None = None
+) -> Store:
     """The store ``store.url`` names: empty for the SQLite file in the home (``user_id``
-    is then the home's business), or a PostgreSQL database, where the store reads and
-    writes only ``user_id``'s rows."""
+    is then the home's business; ``cache_kb`` caps its page cache), or a PostgreSQL
+    database, where the store reads and writes only ``user_id``'s rows."""
     url = str(settings.get("store.url"))
     if not url:
-        return SQLiteStore(
-            settings.db_path, busy_timeout_s=float(settings.get("store.busy_timeout_s"))
-        )
+        busy_timeout_s = float(settings.get("store.busy_timeout_s"))
+        return SQLiteStore(settings.db_path, busy_timeout_s=busy_timeout_s, cache_kb=cache_kb)
     # Imported here so that a SQLite user never loads the PostgreSQL driver.
     from os1.memory.postgres import PostgresStore, is_postgres_url
 
@@ -84,6 +85,7 @@ def companion(
     store: Store,
     backend: LLMBackend,
     embedders: Sequence[Embedder],
+    talking_with: Callable[[], int] | None = None,
 ) -> Companion:
     if store.persona() is None or store.profile() is None:
         raise NotSetUp()  # before any model work, only to refuse
@@ -100,4 +102,5 @@ def companion(
         prompt_builder(settings, backend),
         options,
         memorizer(settings, store, embedders, lambda: backend),
+        talking_with,
     )

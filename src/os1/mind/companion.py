@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +15,7 @@ from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
 from os1.memory.retrieval import Recollection, Retriever
 from os1.mind.consolidation import consolidate
-from os1.mind.prompting import PromptBuilder
+from os1.mind.prompting import PromptBuilder, asks_about_presence
 from os1.mind.reflection import reflect
 from os1.mind.speculation import Speculation
 
@@ -121,7 +121,10 @@ class Companion:
         builder: PromptBuilder,
         options: ChatOptions | None = None,
         memorizer: Memorizer | None = None,
+        talking_with: Callable[[], int] | None = None,
     ) -> None:
+        """``talking_with`` counts the people the OS is talking with now (a server's
+        presence), so it can answer truthfully when asked."""
         persona, profile = store.persona(), store.profile()
         if persona is None or profile is None:
             raise NotSetUp()
@@ -131,6 +134,7 @@ class Companion:
         self.builder = builder
         self.options = options or ChatOptions()
         self.memorizer = memorizer
+        self.talking_with = talking_with
         self.persona: Persona = persona
         self.profile: UserProfile = profile
         self._session: Session | None = None
@@ -202,7 +206,10 @@ class Companion:
             for t in self.store.recent_turns(self.options.recent_turns + 1, session_id)
             if t.id != skip
         ][-self.options.recent_turns :]
-        return self.builder.build(self.persona, self.profile, history, memories, text)
+        count = None
+        if self.talking_with is not None and asks_about_presence(text):
+            count = self.talking_with()
+        return self.builder.build(self.persona, self.profile, history, memories, text, count)
 
     def remember(self) -> int:
         """Index what was said since last time (embeddings, facts); call between turns."""

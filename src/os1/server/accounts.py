@@ -88,6 +88,9 @@ class AccountStore(Protocol):
     def add(self, name: str) -> tuple[Account, str]:
         """Create an account; returns it and its token, which is never shown again."""
 
+    def add_many(self, names: list[str]) -> list[tuple[Account, str]]:
+        """Create accounts in one transaction, each with its token; all or none."""
+
     def all_accounts(self) -> list[Account]:
         """Every account, oldest first."""
 
@@ -130,23 +133,39 @@ class Accounts:
 
     def add(self, name: str) -> tuple[Account, str]:
         """Create an account; returns it and its token, which is never shown again."""
-        check_name(name)
+        return self.add_many([name])[0]
+
+    def add_many(self, names: list[str]) -> list[tuple[Account, str]]:
+        """Create many accounts in one transaction (a load test's thousands of users),
+        each with its token, shown only here. Fails whole if any name is bad or taken."""
+        for name in names:
+            check_name(name)
+        created: list[tuple[Account, str]] = []
         with self._lock:
-            if self._row("SELECT * FROM accounts WHERE name = ?", name) is not None:
-                raise AccountError(f"an account named {name!r} exists already")
-            # The id is part of the token, so insert first and set the hash once it is known.
-            cursor = self._db.execute(
-                "INSERT INTO accounts (name, token_sha256, created_at) VALUES (?, '', ?)",
-                (name, now_text()),
-            )
-            user_id = int(cursor.lastrowid or 0)
-            token = new_token(user_id)
-            self._db.execute(
-                "UPDATE accounts SET token_sha256 = ? WHERE id = ?", (token_hash(token), user_id)
-            )
-            row = self._row("SELECT * FROM accounts WHERE id = ?", user_id)
-        assert row is not None
-        return row, token
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for name in names:
+                    if self._row("SELECT * FROM accounts WHERE name = ?", name) is not None:
+                        raise AccountError(f"an account named {name!r} exists already")
+                    # The id is part of the token: insert first, set the hash once it is known.
+                    cursor = self._db.execute(
+                        "INSERT INTO accounts (name, token_sha256, created_at) VALUES (?, '', ?)",
+                        (name, now_text()),
+                    )
+                    user_id = int(cursor.lastrowid or 0)
+                    token = new_token(user_id)
+                    self._db.execute(
+                        "UPDATE accounts SET token_sha256 = ? WHERE id = ?",
+                        (token_hash(token), user_id),
+                    )
+                    account = self._row("SELECT * FROM accounts WHERE id = ?", user_id)
+                    assert account is not None
+                    created.append((account, token))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return created
 
     def records(self) -> list[tuple[Account, str]]:
         """Every account with its token hash, for ``os1 db migrate``."""

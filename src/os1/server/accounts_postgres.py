@@ -30,20 +30,30 @@ class PostgresAccounts:
 
     def add(self, name: str) -> tuple[Account, str]:
         """Create an account; returns it and its token, which is never shown again."""
-        check_name(name)
+        return self.add_many([name])[0]
+
+    def add_many(self, names: list[str]) -> list[tuple[Account, str]]:
+        """Create accounts in one transaction, each with its token; all or none."""
+        for name in names:
+            check_name(name)
+        created: list[tuple[Account, str]] = []
         with self._database.connection() as conn, conn.transaction():
-            row = conn.execute(
-                "INSERT INTO accounts (name, token_sha256, created_at) VALUES (%s, '', %s) "
-                f"ON CONFLICT (name) DO NOTHING RETURNING {COLUMNS}",
-                (name, now_text()),
-            ).fetchone()
-            if row is None:
-                raise AccountError(f"an account named {name!r} exists already")
-            token = new_token(int(row[0]))
-            conn.execute(
-                "UPDATE accounts SET token_sha256 = %s WHERE id = %s", (token_hash(token), row[0])
-            )
-        return _account(row), token
+            for name in names:
+                row = conn.execute(
+                    "INSERT INTO accounts (name, token_sha256, created_at) VALUES (%s, '', %s) "
+                    f"ON CONFLICT (name) DO NOTHING RETURNING {COLUMNS}",
+                    (name, now_text()),
+                ).fetchone()
+                if row is None:  # raising rolls the whole transaction back
+                    raise AccountError(f"an account named {name!r} exists already")
+                # The id is part of the token: insert first, set the hash once it is known.
+                token = new_token(int(row[0]))
+                conn.execute(
+                    "UPDATE accounts SET token_sha256 = %s WHERE id = %s",
+                    (token_hash(token), row[0]),
+                )
+                created.append((_account(row), token))
+        return created
 
     def all_accounts(self) -> list[Account]:
         return [account for account, _ in self.records()]
