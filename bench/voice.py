@@ -6,7 +6,9 @@ the end of the user's speech to the first audio of the reply, and barge-in.
 1. STT: every clip of the speech set (``manifest.jsonl``) through the pipeline's
    recognizer (pocketsphinx, bundled en-us model, streamed in 32 ms blocks, as
    ``os1 talk`` does): word error rate (lower-cased, punctuation removed, contractions
-   kept) and real-time factor (CPU wall time / audio duration).
+   kept) and real-time factor (CPU wall time / audio duration), each clip as a recording of
+   its own; then each speaker's clips in order through one recognizer, as in a
+   conversation (``stt_wer_conversation``).
 2. TTS: the persona's voices (Piper "joe", espeak-ng) on reply-like sentences: real-time
    factor and time to the first audio chunk.
 3. Turn latency: clips spoken to the companion in real time, one after another in one
@@ -101,6 +103,63 @@ def measure_stt(folder: Path, clips: list[dict[str, Any]]) -> dict[str, Any]:
         "stt_rtf": round(decode_s / audio_s, 4),
         "stt_words": words,
         "stt_wer_by_subset": {k: round(e / max(n, 1), 4) for k, (e, n) in by_subset.items()},
+        **measure_stt_conversation(folder, clips),
+    }
+
+
+def measure_stt_conversation(folder: Path, clips: list[dict[str, Any]]) -> dict[str, Any]:
+    """Word error rate as in a conversation: each speaker's clips, in order, through the
+    listening pipeline (VAD, recognizer, end of turn) with one recognizer, which settles
+    on the speaker, then skips its final pass and ends its words at each pause. The
+    baseline is the same with a final pass on every turn."""
+    from os1.voice.stt import SETTLE_S
+
+    settled = conversation_wer(folder, clips, settle_s=SETTLE_S)
+    baseline = conversation_wer(folder, clips, settle_s=float("inf"))
+    return {
+        "stt_wer_conversation": settled["all"],
+        "stt_wer_conversation_by_clip": settled,
+        "stt_wer_conversation_final_pass_always": baseline["all"],
+    }
+
+
+def conversation_wer(
+    folder: Path, clips: list[dict[str, Any]], settle_s: float
+) -> dict[str, float]:
+    from os1.voice.audio import load_audio
+    from os1.voice.frames import AudioIn, FinalTranscript
+    from os1.voice.listening import HesitationPolicy, SpeechDetector, Transcriber, TurnDetector
+    from os1.voice.pipeline import Pipeline
+    from os1.voice.stt import PocketSphinxRecognizer
+    from os1.voice.vad import SileroVAD
+
+    by_speaker: dict[str, list[dict[str, Any]]] = {}
+    for clip in clips:
+        by_speaker.setdefault(clip["speaker"], []).append(clip)
+    counts = {"first": [0, 0], "later": [0, 0]}  # errors, words
+    silence = np.zeros(int(1.5 * 16_000), np.float32)
+    for spoken in by_speaker.values():
+        transcriber = Transcriber(PocketSphinxRecognizer(settle_s=settle_s))
+        turns = TurnDetector(transcriber, HesitationPolicy())
+        listening = Pipeline([SpeechDetector(SileroVAD()), transcriber, turns])
+        at = 0.0
+        for position, clip in enumerate(spoken):
+            samples = np.concatenate([load_audio(folder / clip["audio"]).samples, silence])
+            heard = []
+            for start in range(0, len(samples), 512):
+                frame = AudioIn(samples[start : start + 512], at + start / 16_000)
+                heard += [f.text for f in listening.push(frame) if isinstance(f, FinalTranscript)]
+            at += len(samples) / 16_000
+            heard += [f.text for f in turns.end_turn(at) if isinstance(f, FinalTranscript)]
+            ref = normalise(clip["text"])
+            count = counts["later" if position else "first"]
+            count[0] += edit_distance(ref, normalise(" ".join(heard)))
+            count[1] += len(ref)
+    errors = sum(c[0] for c in counts.values())
+    words = sum(c[1] for c in counts.values())
+    return {
+        "all": round(errors / words, 4),
+        **{k: round(e / max(n, 1), 4) for k, (e, n) in counts.items()},
     }
 
 
@@ -306,6 +365,7 @@ def main() -> None:
     result.update(measure_bargein(args.data, talkable, args.bargeins))
     result["targets"] = {
         "stt_wer": "<= 0.489 (pocketsphinx default decoder on this set)",
+        "stt_wer_conversation": "<= 0.489",
         "speech_end_to_first_audio_ms": {"p50": 800},
         "bargein_stop_ms": {"p95": 200},
     }

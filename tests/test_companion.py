@@ -156,3 +156,28 @@ def test_killed_process_loses_no_user_turn(home: Path) -> None:
     texts = [t.text for t in store.turns()]
     store.close()
     assert texts == ["Please remember: the papers are unsigned"]
+
+
+def test_the_history_window_moves_in_steps_so_the_prompt_cache_holds() -> None:
+    from datetime import UTC, datetime
+    from itertools import pairwise
+
+    from os1.domain import Role, Turn, TurnStatus
+    from os1.mind.companion import stable_window
+
+    def turns(newest: int) -> list[Turn]:
+        at = datetime(2026, 11, 22, tzinfo=UTC)
+        return [
+            Turn(i, 1, Role.USER, "Theodore", f"turn {i}", at, TurnStatus.COMPLETE)
+            for i in range(1, newest + 1)
+        ]
+
+    assert [t.id for t in stable_window(turns(5), 16)] == [1, 2, 3, 4, 5]
+    firsts = []
+    for newest in range(16, 60):
+        window = stable_window(turns(newest)[-17:], 16)
+        assert 9 <= len(window) <= 16 and window[-1].id == newest
+        firsts.append(window[0].id)
+    # The first turn of the window changes once every 8 turns, not after every turn.
+    changes = sum(a != b for a, b in pairwise(firsts))
+    assert changes <= len(firsts) // 8 + 1

@@ -254,6 +254,41 @@ def test_pocketsphinx_streams_partials_and_transcribes(
     assert len(expected & set(words(final))) >= 5, final
 
 
+def test_pocketsphinx_final_pass_until_it_has_settled_on_the_speaker(spoken: Audio) -> None:
+    recognizer = PocketSphinxRecognizer(settle_s=2.0)
+    expected = set(words("go forward ten meters and then turn left"))
+    samples = spoken.samples
+
+    def feed(part: np.ndarray) -> None:
+        for start in range(0, len(part), 512):
+            recognizer.feed(part[start : start + 512])
+
+    recognizer.start()
+    assert not recognizer.settled  # first words from this speaker: a final pass
+    feed(samples)
+    recognizer.prefinish()  # the speaker paused: the final pass starts early
+    early = recognizer.early_result()
+    assert early is not None and recognizer.finish().strip() == early
+
+    recognizer.start()
+    assert recognizer.settled  # the live pass's words are final now
+    middle = len(samples) // 2
+    feed(samples[:middle])
+    recognizer.prefinish()  # a pause mid-sentence ends a segment: its words are final
+    first_half = recognizer.early_result(wait=False)
+    assert first_half
+    recognizer.resume()  # and speech goes on, in a new segment
+    feed(samples[middle:])
+    final = recognizer.finish()
+    assert final.startswith(first_half) and len(expected & set(words(final))) >= 4, final
+
+    recognizer.new_recording()  # another recording: a final pass again
+    recognizer.start()
+    assert not recognizer.settled
+    feed(samples)
+    assert len(expected & set(words(recognizer.finish()))) >= 5
+
+
 @pytest.mark.parametrize(
     "sentence",
     ["Please open the front door.", "What time is it in London right now?"],

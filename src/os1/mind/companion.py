@@ -112,6 +112,19 @@ class Reply:
         return self.turn
 
 
+def stable_window(turns: list[Turn], limit: int) -> list[Turn]:
+    """The last ``limit`` turns at most, cut so that the window's first turn moves only
+    every ``limit // 2`` turns. A prompt's history then begins the same way for several
+    turns in a row, so the model's cache of it (llama.cpp's here, vLLM's prefix cache) is
+    reused; a window sliding by one turn would have it read the whole history again after
+    every turn (~1 s for 16 turns on 2 cores)."""
+    if len(turns) < limit or limit < 2:
+        return turns[-limit:] if limit > 0 else []
+    step = limit // 2
+    cut = ((turns[-1].id - limit) // step + 1) * step
+    return [t for t in turns if t.id >= cut][-limit:]
+
+
 class Companion:
     def __init__(
         self,
@@ -201,11 +214,8 @@ class Companion:
     def _prompt(
         self, session_id: int, memories: list[Recollection], text: str, skip: int | None = None
     ) -> Prompt:
-        history = [
-            t
-            for t in self.store.recent_turns(self.options.recent_turns + 1, session_id)
-            if t.id != skip
-        ][-self.options.recent_turns :]
+        recent = self.store.recent_turns(self.options.recent_turns + 1, session_id)
+        history = stable_window([t for t in recent if t.id != skip], self.options.recent_turns)
         count = None
         if self.talking_with is not None and asks_about_presence(text):
             count = self.talking_with()

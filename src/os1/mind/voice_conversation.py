@@ -23,6 +23,7 @@ from collections.abc import Callable
 from os1.domain import TurnStatus
 from os1.llm.base import CancelToken
 from os1.mind.companion import Companion, Reply
+from os1.mind.first_phrase import FirstPhrase
 from os1.mind.speculation import Speculation
 from os1.voice.frames import (
     AudioIn,
@@ -57,6 +58,7 @@ class _Reply:
         self.done = threading.Event()
         self.detected_at: float | None = None
         self.pause = 0  # the pause that ended this turn (see VoiceConversation._pause)
+        self.first_phrase: FirstPhrase | None = None  # voiced ahead, in the pause
 
     def since_end(self) -> float:
         return time.perf_counter() - self.ended_at
@@ -88,6 +90,7 @@ class VoiceConversation:
         # speech resumes.
         self._pause = 0
         self._ahead: Speculation | None = None
+        self._first_phrase: FirstPhrase | None = None
         self._speculating: tuple[int, threading.Thread] | None = None
 
     @property
@@ -174,9 +177,14 @@ class VoiceConversation:
         thread.start()
 
     def _speculate_in_pause(self, pause: int, partial: str) -> None:
-        """First on what the live pass heard; then, if the final pass (finishing early, in
-        the pause) heard other words, on those."""
+        """On the final words if the recognizer has them already; else first on what the
+        live pass heard, then, once the final pass (started in the pause) is done, on its
+        words if they differ."""
         try:
+            final = self.transcriber.early_result(wait=False)
+            if final:
+                self._begin_ahead(pause, final)
+                return
             if partial:
                 self._begin_ahead(pause, partial)
             final = self.transcriber.early_result()
@@ -194,9 +202,10 @@ class VoiceConversation:
             current.abandon()
             current.store_free.wait()
         ahead = self.companion.speculate(text)
+        first_phrase = FirstPhrase(ahead, self.synthesizer)
         with self._lock:
             if pause == self._pause:
-                self._ahead = ahead
+                self._ahead, self._first_phrase = ahead, first_phrase
                 return
         ahead.abandon()  # speech resumed meanwhile
 
@@ -226,6 +235,9 @@ class VoiceConversation:
                 ahead.abandon()
             reply.cancel = ahead.cancel
             reply.turn.begun_early = True
+            first_phrase = self._first_phrase
+            if first_phrase is not None and first_phrase.ahead is ahead:
+                reply.first_phrase = first_phrase
             return ahead
 
     def _start_reply(self, final: FinalTranscript, ended_at: float) -> None:
@@ -288,7 +300,9 @@ class VoiceConversation:
                 reply.cancel.cancel()
 
     def _say(self, reply: _Reply, phrase: str) -> None:
-        for samples in self.synthesizer.synthesize(phrase):
+        voiced = reply.first_phrase.audio_for(phrase) if reply.first_phrase else None
+        reply.first_phrase = None  # only ever the first phrase
+        for samples in voiced if voiced is not None else self.synthesizer.synthesize(phrase):
             if reply.playback.stopped:
                 break
             audio = ReplyAudio(samples, self.synthesizer.sample_rate, phrase)

@@ -100,7 +100,7 @@ class FinishesEarly(Protocol):
 
     def resume(self) -> None: ...
 
-    def early_result(self) -> str | None: ...
+    def early_result(self, wait: bool = True) -> str | None: ...
 
 
 class Transcriber:
@@ -119,11 +119,11 @@ class Transcriber:
         self._recent: deque[AudioIn] = deque()
         self._held: list[AudioIn] | None = None
 
-    def early_result(self) -> str | None:
-        """The words of the final pass started in the current pause, once it is done; None
-        if the recognizer cannot finish early or no pass is under way."""
+    def early_result(self, wait: bool = True) -> str | None:
+        """The final words of what was said before the current pause (waiting for them
+        unless ``wait`` is false); None if the recognizer cannot finish early or has none."""
         if isinstance(self.recognizer, FinishesEarly):
-            return self.recognizer.early_result()
+            return self.recognizer.early_result(wait)
         return None
 
     def process(self, frame: Frame) -> Iterable[Frame]:
