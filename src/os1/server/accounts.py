@@ -47,6 +47,10 @@ class Account:
         return self.revoked_at is None
 
 
+def new_token(user_id: int) -> str:
+    return f"os1_{user_id}_{secrets.token_urlsafe(32)}"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -79,13 +83,25 @@ class Accounts:
                 (name, _now()),
             )
             user_id = int(cursor.lastrowid or 0)
-            token = f"os1_{user_id}_{secrets.token_urlsafe(32)}"
+            token = new_token(user_id)
             self._db.execute(
                 "UPDATE accounts SET token_sha256 = ? WHERE id = ?", (token_hash(token), user_id)
             )
             row = self._row("SELECT * FROM accounts WHERE id = ?", user_id)
         assert row is not None
         return row, token
+
+    def rotate(self, account_id: int) -> str:
+        """A new token for an active account; the old one stops working at once."""
+        token = new_token(account_id)
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE accounts SET token_sha256 = ? WHERE id = ? AND revoked_at IS NULL",
+                (token_hash(token), account_id),
+            ).rowcount
+        if changed == 0:
+            raise AccountError(f"no active account with id {account_id}")
+        return token
 
     def all_accounts(self) -> list[Account]:
         with self._lock:

@@ -15,6 +15,7 @@ events is the next step.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -203,6 +204,14 @@ class Tenant:
         so nothing forgotten is recalled from memory."""
         self._companion = None
         self._retriever = None
+
+    def erase(self) -> None:
+        """Delete everything this user's OS1 holds, back to before the first run: the
+        database and anything else in the user's home. Hold ``lock``."""
+        self.store.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.store = assembly.open_store(self.settings)
+        self.reset_recall()
 
     def close(self) -> None:
         with self.lock:
