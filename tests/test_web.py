@@ -85,7 +85,8 @@ def wait_until(visit: Visit, condition: Callable[[], bool], timeout_s: float = 2
         if condition():
             return
         visit.page.wait_for_timeout(50)
-    raise AssertionError("timed out waiting")
+    seen = [f.get("type") for f in visit.socket_frames][-20:]
+    raise AssertionError(f"timed out; last socket events {seen}, {visit.sent_audio_frames} sent")
 
 
 def finish(visit: Visit) -> None:
@@ -334,3 +335,68 @@ def test_every_screen_on_a_phone(web: tuple[Server, str], chromium: Any) -> None
     page.get_by_role("heading", name="Your data").wait_for()
     check_screen(visit, "phone", "settings")
     finish(visit)
+
+
+SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "benchdata" / "speech"
+SPOKEN_CLIP = "pocketsphinx-goforward.wav"
+
+
+def microphone_file(folder: Path) -> Path:
+    """The clip as Chromium's fake microphone plays it: 48 kHz mono 16-bit, with quiet
+    before (the page opens its microphone) and after (so the turn ends on silence)."""
+    import numpy as np
+
+    from os1.voice.audio import Audio, load_audio, write_wav
+
+    manifest = [json.loads(line) for line in (SPEECH / "manifest.jsonl").read_text().splitlines()]
+    assert any(entry["audio"] == SPOKEN_CLIP for entry in manifest)
+    rate = 48_000
+    clip = load_audio(SPEECH / SPOKEN_CLIP, rate).samples
+    quiet = np.zeros(rate * 2, dtype=np.float32)
+    path = folder / "microphone.wav"
+    write_wav(path, Audio(np.concatenate([quiet, clip, quiet, quiet]), rate))
+    return path
+
+
+def test_a_spoken_turn_hands_free(web: tuple[Server, str], tmp_path: Path) -> None:
+    if not (SPEECH / SPOKEN_CLIP).exists():
+        pytest.skip(f"the speech clips are not here ({SPEECH})")
+    server, base = web
+    set_up(base, server, "alice")
+    fake_microphone = (
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone_file(tmp_path)}%noloop",
+    )
+    with browser(fake_microphone) as chromium:
+        visit = open_visit(chromium, base)
+        page = visit.page
+        sign_in(visit, server.tokens["alice"])
+        page.get_by_role("log").get_by_text("Hi Alice", exact=False).wait_for()
+        # Every state the orb shows, in order, as the page sets them.
+        page.evaluate(
+            """() => {
+              window.seenStates = [];
+              const shell = document.querySelector('.shell');
+              new MutationObserver(() => window.seenStates.push(shell.dataset.state))
+                .observe(shell, {attributes: true, attributeFilter: ['data-state']});
+            }"""
+        )
+        page.get_by_role("button", name="Hands-free").click()
+        expect(page.get_by_role("button", name="Hands-free")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        wait_until(visit, lambda: bool(visit.frames("turn_end")), timeout_s=60)
+        turn = visit.frames("turn_end")[0]
+        heard = visit.frames("final_transcript")[0]["text"]
+        assert heard and turn["heard"] == heard and turn["error"] is None
+        assert visit.frames("partial_transcript") and visit.audio_frames > 0
+        assert page.locator(".line--you").last.inner_text().endswith(heard)
+        page.locator(".line--os").last.get_by_text(REPLY).wait_for()
+        states = page.evaluate("() => window.seenStates")
+        assert {"listening", "thinking", "speaking"} <= set(states)
+        assert states.index("thinking") < states.index("speaking")
+        history = httpx.get(f"{base}/v1/history", headers=server.auth("alice")).json()["turns"]
+        assert [t["text"] for t in history[-2:]] == [heard, turn["spoken"]]
+        screenshot(visit, "desktop", "talk-voice")
+        finish(visit)

@@ -81,6 +81,7 @@ class Visit:
     requests: list[str] = field(default_factory=list)
     socket_frames: list[dict[str, Any]] = field(default_factory=list)
     audio_frames: int = 0
+    sent_audio_frames: int = 0
     errors: list[str] = field(default_factory=list)
 
     def outside_origin(self) -> list[str]:
@@ -110,7 +111,12 @@ def watch(page: Any, base: str) -> Visit:
             with contextlib.suppress(ValueError):
                 visit.socket_frames.append(json.loads(payload))
 
+        def sent(payload: Any) -> None:
+            if isinstance(payload, bytes):
+                visit.sent_audio_frames += 1
+
         socket.on("framereceived", received)
+        socket.on("framesent", sent)
 
     page.on("websocket", on_socket)
     return visit

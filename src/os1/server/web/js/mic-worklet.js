@@ -6,7 +6,8 @@ const BLOCK_SECONDS = 0.04;
 class Pcm16Capture extends AudioWorkletProcessor {
   constructor() {
     super();
-    this.block = new Int16Array(Math.round(sampleRate * BLOCK_SECONDS));
+    this.size = Math.round(sampleRate * BLOCK_SECONDS);
+    this.block = new Int16Array(this.size);
     this.filled = 0;
   }
 
@@ -17,10 +18,10 @@ class Pcm16Capture extends AudioWorkletProcessor {
       const clipped = Math.max(-1, Math.min(1, channel[i]));
       this.block[this.filled] = clipped < 0 ? clipped * 0x8000 : clipped * 0x7fff;
       this.filled += 1;
-      if (this.filled === this.block.length) {
-        const full = this.block;
-        this.port.postMessage(full.buffer, [full.buffer]);
-        this.block = new Int16Array(full.length);
+      if (this.filled === this.size) {
+        // The buffer is handed over (transferred), so each block gets a new one.
+        this.port.postMessage(this.block.buffer, [this.block.buffer]);
+        this.block = new Int16Array(this.size);
         this.filled = 0;
       }
     }

@@ -26,6 +26,8 @@ export class VoiceSession {
     this.capture = new AudioWorkletNode(this.context, "pcm16-capture");
     this.capture.port.onmessage = (event) => this.sendAudio(event.data);
     this.microphone.connect(this.capture);
+    // Only nodes that lead to the destination are run; the capture's output is silence.
+    this.capture.connect(this.context.destination);
     await this.connect();
   }
 
