@@ -185,7 +185,7 @@ def measure_turns(folder: Path, clips: list[dict[str, Any]], turns: int) -> dict
     stages: dict[str, list[float]] = {
         k: [] for k in ("final_transcript", "first_token", "first_phrase", "first_audio")
     }
-    windows, at, done = [], 0.0, 0
+    windows, at, done, early = [], 0.0, 0, 0
     # One untimed turn first, as a conversation would have had: the prompt's fixed prefix
     # is then in the model's cache.
     for clip in [clips[0], *clips[1 : turns + 1]]:
@@ -201,6 +201,7 @@ def measure_turns(folder: Path, clips: list[dict[str, Any]], turns: int) -> dict
         if done == 1:
             continue
         t = turn.timings
+        early += turn.begun_early
         windows.append(t.end_silence_s * 1000)
         stages["final_transcript"].append((t.final_transcript_s or 0) * 1000)
         stages["first_token"].append((t.first_token_s or 0) * 1000)
@@ -226,6 +227,8 @@ def measure_turns(folder: Path, clips: list[dict[str, Any]], turns: int) -> dict
             ),
         },
         "turns_timed": len(stages["first_audio"]),
+        # Replies begun in the pause before the turn ended, on the same words.
+        "replies_begun_early": early,
     }
 
 

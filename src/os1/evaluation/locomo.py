@@ -25,6 +25,7 @@ from os1.llm.base import LLMBackend
 from os1.memory.embedding import Embedder
 from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
+from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
 
@@ -73,7 +74,7 @@ def _evidence(raw: Sequence[str], known: set[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def ingest(sample: dict[str, Any], store: SQLiteStore) -> tuple[dict[int, str], datetime]:
+def ingest(sample: dict[str, Any], store: Store) -> tuple[dict[int, str], datetime]:
     """Store one conversation; return turn id -> dia_id, and when the last session began."""
     conversation = sample["conversation"]
     numbers = sorted(

@@ -36,13 +36,6 @@ class CancelToken:
 
 
 @runtime_checkable
-class Warmable(Protocol):
-    """A backend that can evaluate a prompt ahead of time (a local model's prompt cache)."""
-
-    def warm(self, prompt: Prompt, cancel: CancelToken | None = None) -> None: ...
-
-
-@runtime_checkable
 class LLMBackend(Protocol):
     name: str
     context_window: int

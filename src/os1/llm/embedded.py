@@ -126,25 +126,18 @@ class EmbeddedBackend:
         self._ctx.memory_seq_rm(0, common, -1)
         del self._cached[common:]
         self.last_reused_tokens = common
-        for start in range(common, len(tokens), 512):
+        # Chunks of 128, so that a cancelled speculative reply (voice) lets go of the model
+        # within a fraction of a second, not after a whole prompt.
+        for start in range(common, len(tokens), 128):
             if cancel is not None and cancel.cancelled:
                 return False
-            chunk = tokens[start : start + 512]
+            chunk = tokens[start : start + 128]
             self._ctx.decode(self._llama.llama_batch_get_one(chunk, start))
             self._cached.extend(chunk)
         return True
 
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
         return until_stop(self._generate(prompt, cancel), prompt.stop)
-
-    def warm(self, prompt: Prompt, cancel: CancelToken | None = None) -> None:
-        """Evaluate ``prompt`` into the KV cache without generating, so a later prompt that
-        starts the same way costs only its new tokens (voice does this while the user is
-        pausing, before the turn is known to be over)."""
-        with self._lock:
-            tokens = self._tokenize(prompt.completion, add_bos=True)
-            if len(tokens) <= self.context_window - prompt.max_tokens:
-                self._prefill(tokens, cancel)
 
     def _generate(self, prompt: Prompt, cancel: CancelToken | None) -> Iterator[str]:
         with self._lock:

@@ -8,7 +8,8 @@ waited on forever. The HTTP transport is injectable so tests can swap it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -21,8 +22,21 @@ from os1.llm.base import (
     estimate_tokens,
     until_stop,
 )
+from os1.llm.gate import RETRYING_MESSAGE, BusyNotice, report
 
 CONNECT_TIMEOUT_S = 3.0
+# Answers that mean "busy now, fine later": retried with backoff before the first token.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+LONGEST_RETRY_AFTER_S = 30.0
+
+
+class TransientError(BackendError):
+    """The server is overloaded or the connection dropped; trying again may work."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class OpenAICompatBackend:
@@ -36,6 +50,8 @@ class OpenAICompatBackend:
         context_window: int = 8192,
         timeout_s: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        retry_delays_s: tuple[float, ...] = RETRY_DELAYS_S,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not model:
             raise BackendUnavailable(
@@ -45,6 +61,8 @@ class OpenAICompatBackend:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.context_window = context_window
+        self.retry_delays_s = retry_delays_s
+        self._sleep = sleep
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             headers=headers,
@@ -69,6 +87,29 @@ class OpenAICompatBackend:
         return until_stop(self._pieces(body, cancel), prompt.stop)
 
     def _pieces(self, body: dict[str, object], cancel: CancelToken | None) -> Iterator[str]:
+        """The reply's pieces; a busy answer (429, 503…) or a dropped connection before the
+        first piece is retried with backoff, and each retry is reported as busy."""
+        attempt = 0
+        while True:
+            started = False
+            try:
+                for piece in self._attempt(body, cancel):
+                    started = True
+                    yield piece
+                return
+            except TransientError as exc:
+                if started or attempt >= len(self.retry_delays_s):
+                    raise BackendError(str(exc)) from None
+                delay = self.retry_delays_s[attempt]
+                if exc.retry_after_s is not None:
+                    delay = min(max(delay, exc.retry_after_s), LONGEST_RETRY_AFTER_S)
+                attempt += 1
+                report(BusyNotice("retrying", delay, RETRYING_MESSAGE, attempt=attempt))
+                self._sleep(delay)
+                if cancel is not None and cancel.cancelled:
+                    return
+
+    def _attempt(self, body: dict[str, object], cancel: CancelToken | None) -> Iterator[str]:
         url = f"{self.base_url}/chat/completions"
         try:
             with self._client.stream("POST", url, json=body) as response:
@@ -79,6 +120,9 @@ class OpenAICompatBackend:
                     yield piece
         except httpx.ConnectError:
             raise BackendUnavailable(_unreachable(self.base_url)) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            # A reset or a connection closed mid-answer: an overloaded or restarting server.
+            raise TransientError(f"The connection to {self.base_url} dropped: {exc}") from None
         except httpx.TimeoutException:
             raise BackendUnavailable(
                 f"The model server at {self.base_url} did not answer in time. Is it "
@@ -113,7 +157,20 @@ def _raise_for_status(response: httpx.Response, base_url: str, model: str) -> No
         raise BackendError(
             f"{base_url} has no model {model!r} (404: {detail}). See what it has: os1 model list"
         )
+    if response.status_code in TRANSIENT_STATUSES:
+        raise TransientError(
+            f"{base_url} is busy ({response.status_code}: {detail})",
+            _retry_after(response.headers.get("retry-after")),
+        )
     raise BackendError(f"{base_url} answered {response.status_code}: {detail}")
+
+
+def _retry_after(header: str | None) -> float | None:
+    """Retry-After in seconds (the HTTP-date form is rare from model servers: ignored)."""
+    try:
+        return float(header) if header is not None else None
+    except ValueError:
+        return None
 
 
 def _sse_pieces(response: httpx.Response) -> Iterator[str]:

@@ -31,6 +31,11 @@ def _builtin(name: str) -> Factory | None:
         from os1.llm import openai_compat
 
         return openai_compat.create
+    if name == "bench":
+        # Scripted words at a fixed pace, for load benchmarks and tests: not a model.
+        from os1.llm import scripted
+
+        return scripted.create
     return None
 
 

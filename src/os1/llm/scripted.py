@@ -1,13 +1,16 @@
-"""A scripted backend for tests: it replays given replies, token by token.
+"""A scripted backend for tests and benchmarks: it replays given replies, token by token.
 
 It is a stand-in, not a model. Tests use it where the real model's words do not matter;
-integration tests run the real embedded model.
+integration tests run the real embedded model. The load benchmark runs the server with
+``model.backend = "bench"``: scripted replies at a fixed pace (``bench_backend``), so what
+it measures beyond that pace is OS1's own overhead.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from os1.domain import Prompt
 from os1.llm.base import CancelToken, estimate_tokens, until_stop
@@ -21,15 +24,23 @@ class ScriptedBackend:
         replies: Sequence[str] = ("I'm here.",),
         context_window: int = 2048,
         token_delay_s: float = 0.0,
+        first_token_delay_s: float | None = None,
+        keep_prompts: bool = True,
     ) -> None:
         self._replies = list(replies)
         self._next = 0
         self.context_window = context_window
         self.token_delay_s = token_delay_s
+        self.first_token_delay_s = (
+            token_delay_s if first_token_delay_s is None else first_token_delay_s
+        )
+        # A long-running server keeps no prompts: they would pile up.
+        self.keep_prompts = keep_prompts
         self.prompts: list[Prompt] = []
 
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
-        self.prompts.append(prompt)
+        if self.keep_prompts:
+            self.prompts.append(prompt)
         reply = self._replies[self._next % len(self._replies)]
         self._next += 1
         return until_stop(self._replay(reply, prompt.max_tokens, cancel), prompt.stop)
@@ -38,8 +49,9 @@ class ScriptedBackend:
         for count, piece in enumerate(_pieces(reply)):
             if (cancel is not None and cancel.cancelled) or count >= limit:
                 return
-            if self.token_delay_s:
-                time.sleep(self.token_delay_s)
+            delay = self.first_token_delay_s if count == 0 else self.token_delay_s
+            if delay:
+                time.sleep(delay)
             yield piece
 
     def count_tokens(self, text: str) -> int:
@@ -59,3 +71,47 @@ def _pieces(text: str) -> Iterator[str]:
         word += ch
     if word:
         yield word
+
+
+BENCH_WORD = " fine"
+
+
+def parse_timing(spec: str) -> dict[str, int]:
+    """``first_token_ms=20,token_ms=10,tokens=16`` (any may be left out) as numbers."""
+    timing = {"first_token_ms": 20, "token_ms": 10, "tokens": 16}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        key, _, value = part.partition("=")
+        if key.strip() not in timing or not value.strip().isdigit():
+            raise ValueError(
+                f"bad bench model timing {part!r}: use first_token_ms=20,token_ms=10,tokens=16"
+            )
+        timing[key.strip()] = int(value)
+    return timing
+
+
+def timing_label(timing: dict[str, int]) -> str:
+    return (
+        f"scripted: fixed timing, first token {timing['first_token_ms']} ms, then "
+        f"{timing['token_ms']} ms per token, {timing['tokens']} tokens"
+    )
+
+
+def bench_backend(spec: str) -> ScriptedBackend:
+    """The benchmark's stand-in model: ``tokens`` words, the first after
+    ``first_token_ms`` and each next one ``token_ms`` later (its own time is therefore
+    first_token_ms + (tokens - 1) * token_ms)."""
+    timing = parse_timing(spec)
+    reply = "I'm" + BENCH_WORD * max(timing["tokens"] - 1, 0)
+    backend = ScriptedBackend(
+        [reply],
+        token_delay_s=timing["token_ms"] / 1000,
+        first_token_delay_s=timing["first_token_ms"] / 1000,
+        keep_prompts=False,
+    )
+    backend.name = timing_label(timing)
+    return backend
+
+
+def create(settings: Any) -> ScriptedBackend:
+    """``model.backend = "bench"``: ``model.name`` holds the timing (see ``parse_timing``)."""
+    return bench_backend(str(settings.get("model.name")))

@@ -260,16 +260,8 @@ class DerivedMemory:
         vectors: npt.NDArray[np.float32],
     ) -> None:
         """Store one vector per (turn_id, idx) row."""
-        data = [
-            (turn_id, model, kind, idx, np.asarray(v, dtype=np.float32).tobytes())
-            for (turn_id, idx), v in zip(rows, vectors, strict=True)
-        ]
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO turn_vectors(turn_id, model, kind, idx, vector) "
-                "VALUES (?, ?, ?, ?, ?)",
-                data,
-            )
+            insert_vectors(db, model, kind, rows, vectors)
 
     def vectors_after(
         self, after_rowid: int, limit: int = 100_000
@@ -404,6 +396,23 @@ def _bump_generation(db: sqlite3.Connection) -> None:
     db.execute(
         "INSERT INTO memory_state(key, value) VALUES ('generation', 1) "
         "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+    )
+
+
+def insert_vectors(
+    db: sqlite3.Connection,
+    model: str,
+    kind: str,
+    rows: Sequence[tuple[int, int]],
+    vectors: npt.NDArray[np.float32],
+) -> None:
+    db.executemany(
+        "INSERT OR REPLACE INTO turn_vectors(turn_id, model, kind, idx, vector) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (turn_id, model, kind, idx, np.asarray(v, dtype=np.float32).tobytes())
+            for (turn_id, idx), v in zip(rows, vectors, strict=True)
+        ],
     )
 
 

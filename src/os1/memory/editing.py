@@ -12,11 +12,12 @@ from typing import Any
 
 from os1.memory.extraction import extract_rules
 from os1.memory.forgetting import UnknownMemory, parse_id
+from os1.memory.protocol import Store
 from os1.memory.records import fact_record, summary_record
-from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.store import StoreError
 
 
-def edit(store: SQLiteStore, memory_id: str, text: str) -> dict[str, Any]:
+def edit(store: Store, memory_id: str, text: str) -> dict[str, Any]:
     """Change memory ``memory_id`` (t12, f3, s2) to say ``text``; returns the memory as a
     record, with ``dropped`` counts for a turn. Raises UnknownMemory or StoreError."""
     value = " ".join(text.split())

@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.protocol import Store
+from os1.memory.store import StoreError
 
 ID_PATTERN = re.compile(r"^([tfs])(\d+)$")
 KIND_NAMES = {"t": "turn", "f": "fact", "s": "summary"}
@@ -27,7 +28,7 @@ def parse_id(raw: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2))
 
 
-def source_turns(store: SQLiteStore, kind: str, number: int) -> list[int]:
+def source_turns(store: Store, kind: str, number: int) -> list[int]:
     """The turns a memory came from (a turn is its own source); empty if there are none."""
     if kind == "t":
         return [number] if store.turns_by_ids([number]) else []
@@ -47,7 +48,7 @@ class ForgetPlan:
     sourceless_facts: list[int] = field(default_factory=list)
 
 
-def plan(store: SQLiteStore, memory_ids: Iterable[str]) -> ForgetPlan:
+def plan(store: Store, memory_ids: Iterable[str]) -> ForgetPlan:
     """Resolve ids to what forgetting them removes; raises UnknownMemory for an id with
     nothing behind it, before anything is deleted."""
     found = ForgetPlan()
@@ -63,7 +64,7 @@ def plan(store: SQLiteStore, memory_ids: Iterable[str]) -> ForgetPlan:
     return found
 
 
-def forget(store: SQLiteStore, what: ForgetPlan) -> dict[str, int]:
+def forget(store: Store, what: ForgetPlan) -> dict[str, int]:
     """Delete what the plan names, and everything derived from it; returns counts."""
     for number in what.sourceless_facts:
         store.delete_fact(number)

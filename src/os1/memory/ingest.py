@@ -13,7 +13,7 @@ from os1.llm.base import LLMBackend
 from os1.memory.embedding import Embedder
 from os1.memory.extraction import extract_rules, extract_with_model
 from os1.memory.passages import context_passage, sentence_units
-from os1.memory.store import SQLiteStore
+from os1.memory.protocol import Store
 
 Progress = Callable[[int, int], None]
 FACTS_DONE = "facts_through_turn"
@@ -22,7 +22,7 @@ FACTS_DONE = "facts_through_turn"
 class Memorizer:
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         embedders: Sequence[Embedder],
         extractor: LLMBackend | None = None,
         batch: int = 64,

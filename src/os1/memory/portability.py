@@ -11,24 +11,28 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from os1.domain import Role, TurnStatus
+from os1.domain import Role, Session, Turn, TurnStatus
 from os1.memory.codec import (
+    from_iso,
     persona_from_json,
     persona_to_json,
     profile_from_json,
     profile_to_json,
     to_iso,
 )
-from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.derived import Fact, Summary
+from os1.memory.protocol import Store
+from os1.memory.store import StoreError
 
 FORMAT = "os1-export"
 VERSION = 1
 
 
-def records(store: SQLiteStore) -> Iterator[dict[str, Any]]:
+def records(store: Store) -> Iterator[dict[str, Any]]:
     yield {"type": "header", "format": FORMAT, "version": VERSION}
     profile = store.profile()
     if profile is not None:
@@ -81,7 +85,7 @@ def records(store: SQLiteStore) -> Iterator[dict[str, Any]]:
     yield {"type": "state", "values": store.all_state()}
 
 
-def export(store: SQLiteStore, jsonl: Path, markdown: Path | None = None) -> int:
+def export(store: Store, jsonl: Path, markdown: Path | None = None) -> int:
     count = 0
     with jsonl.open("w", encoding="utf-8") as out:
         for record in records(store):
@@ -92,7 +96,7 @@ def export(store: SQLiteStore, jsonl: Path, markdown: Path | None = None) -> int
     return count
 
 
-def render_markdown(store: SQLiteStore) -> str:
+def render_markdown(store: Store) -> str:
     lines = ["# What OS1 remembers", ""]
     profile = store.profile()
     persona = store.persona()
@@ -144,7 +148,7 @@ def render_markdown(store: SQLiteStore) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def import_file(store: SQLiteStore, jsonl: Path) -> dict[str, int]:
+def import_file(store: Store, jsonl: Path) -> dict[str, int]:
     try:
         lines = jsonl.read_text(encoding="utf-8").splitlines()
         items = [json.loads(line) for line in lines if line.strip()]
@@ -160,125 +164,82 @@ def import_file(store: SQLiteStore, jsonl: Path) -> dict[str, int]:
         raise StoreError(f"{jsonl} is damaged ({exc!r}); nothing was imported") from None
 
 
-def _import(store: SQLiteStore, items: list[dict[str, Any]], keep_ids: bool) -> dict[str, int]:
+def _import(store: Store, items: list[dict[str, Any]], keep_ids: bool) -> dict[str, int]:
     counts = {"sessions": 0, "turns": 0, "facts": 0, "summaries": 0, "persona_versions": 0}
+    # Each record's id in the file -> its id in this store (the same with keep_ids).
     session_ids: dict[int, int] = {}
     turn_ids: dict[int, int] = {}
-    fact_ids: dict[int, int] = {}
 
-    # With keep_ids every insert names its id; otherwise SQLite numbers the rows anew.
-    id_column = "id, " if keep_ids else ""
+    def sources(record: dict[str, Any]) -> tuple[int, ...]:
+        return tuple(turn_ids[t] for t in record["source_turn_ids"] if t in turn_ids)
 
-    def key(record: dict[str, Any]) -> list[Any]:
-        return [record["id"]] if keep_ids else []
-
-    with store.transaction() as db:
+    with store.restoring(keep_ids) as restore:
         for record in items:
             kind = record.get("type")
             if kind == "profile":
-                profile = profile_from_json(json.dumps(record["profile"]))
-                db.execute(
-                    "INSERT INTO profile(id, doc, updated_at) VALUES (1, ?, datetime('now')) "
-                    "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-                    (profile_to_json(profile),),
-                )
+                restore.profile(profile_from_json(json.dumps(record["profile"])))
             elif kind == "persona":
-                persona = persona_from_json(json.dumps(record["persona"]))
-                db.execute(
-                    f"INSERT INTO persona_versions({id_column}created_at, reason, doc) "
-                    f"VALUES ({'?, ' * keep_ids}?, ?, ?)",
-                    [
-                        *key(record),
-                        record["created_at"],
-                        record["reason"],
-                        persona_to_json(persona),
-                    ],
+                restore.persona(
+                    int(record["id"]),
+                    datetime.fromisoformat(record["created_at"]),
+                    str(record["reason"]),
+                    persona_from_json(json.dumps(record["persona"])),
                 )
                 counts["persona_versions"] += 1
             elif kind == "session":
-                cur = db.execute(
-                    f"INSERT INTO sessions({id_column}started_at, ended_at, reflected_at) "
-                    f"VALUES ({'?, ' * keep_ids}?, ?, ?)",
-                    [
-                        *key(record),
-                        record["started_at"],
-                        record["ended_at"],
-                        record["reflected_at"],
-                    ],
+                session_ids[record["id"]] = restore.session(
+                    Session(
+                        id=int(record["id"]),
+                        started_at=datetime.fromisoformat(record["started_at"]),
+                        ended_at=from_iso(record["ended_at"]),
+                        reflected_at=from_iso(record["reflected_at"]),
+                    )
                 )
-                session_ids[record["id"]] = int(cur.lastrowid or 0)
                 counts["sessions"] += 1
             elif kind == "turn":
-                cur = db.execute(
-                    f"INSERT INTO turns({id_column}session_id, role, speaker, text, "
-                    f"created_at, status, importance, extra) VALUES ({'?, ' * keep_ids}"
-                    "?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        *key(record),
-                        session_ids[record["session_id"]],
-                        Role(record["role"]).value,
-                        record["speaker"],
-                        record["text"],
-                        record["created_at"],
-                        TurnStatus(record["status"]).value,
-                        float(record.get("importance", 0.0)),
-                        record.get("extra", ""),
-                    ],
+                turn_ids[record["id"]] = restore.turn(
+                    Turn(
+                        id=int(record["id"]),
+                        session_id=session_ids[record["session_id"]],
+                        role=Role(record["role"]),
+                        speaker=str(record["speaker"]),
+                        text=str(record["text"]),
+                        created_at=datetime.fromisoformat(record["created_at"]),
+                        status=TurnStatus(record["status"]),
+                        importance=float(record.get("importance", 0.0)),
+                        extra=str(record.get("extra", "")),
+                    )
                 )
-                turn_ids[record["id"]] = int(cur.lastrowid or 0)
                 counts["turns"] += 1
             elif kind == "fact":
-                cur = db.execute(
-                    f"INSERT INTO facts({id_column}kind, subject, predicate, value, "
-                    "importance, valid_from, valid_to, superseded_by, created_at) "
-                    f"VALUES ({'?, ' * keep_ids}?, ?, ?, ?, ?, ?, ?, ?, datetime('now'))",
-                    [
-                        *key(record),
-                        record["kind"],
-                        record["subject"],
-                        record["predicate"],
-                        record["value"],
-                        record["importance"],
-                        record["valid_from"],
-                        record["valid_to"],
-                        record["superseded_by"] if keep_ids else None,
-                    ],
-                )
-                fact_ids[record["id"]] = int(cur.lastrowid or 0)
-                db.executemany(
-                    "INSERT OR IGNORE INTO fact_sources(fact_id, turn_id) VALUES (?, ?)",
-                    [
-                        (fact_ids[record["id"]], turn_ids[t])
-                        for t in record["source_turn_ids"]
-                        if t in turn_ids
-                    ],
+                restore.fact(
+                    Fact(
+                        id=int(record["id"]),
+                        kind=str(record["kind"]),
+                        subject=str(record["subject"]),
+                        predicate=str(record["predicate"]),
+                        value=str(record["value"]),
+                        importance=float(record["importance"]),
+                        valid_from=datetime.fromisoformat(record["valid_from"]),
+                        valid_to=from_iso(record["valid_to"]),
+                        superseded_by=record["superseded_by"] if keep_ids else None,
+                        source_turn_ids=sources(record),
+                    )
                 )
                 counts["facts"] += 1
             elif kind == "summary":
                 session = record.get("session_id")
-                cur = db.execute(
-                    f"INSERT INTO summaries({id_column}kind, session_id, text, created_at) "
-                    f"VALUES ({'?, ' * keep_ids}?, ?, ?, ?)",
-                    [
-                        *key(record),
-                        record["kind"],
-                        session_ids.get(session) if session else None,
-                        record["text"],
-                        record["created_at"],
-                    ],
-                )
-                db.executemany(
-                    "INSERT OR IGNORE INTO summary_sources(summary_id, turn_id) VALUES (?, ?)",
-                    [
-                        (int(cur.lastrowid or 0), turn_ids[t])
-                        for t in record["source_turn_ids"]
-                        if t in turn_ids
-                    ],
+                restore.summary(
+                    Summary(
+                        id=int(record["id"]),
+                        kind=str(record["kind"]),
+                        session_id=session_ids.get(session) if session else None,
+                        text=str(record["text"]),
+                        created_at=datetime.fromisoformat(record["created_at"]),
+                        source_turn_ids=sources(record),
+                    )
                 )
                 counts["summaries"] += 1
             elif kind == "state" and keep_ids:
-                db.executemany(
-                    "INSERT OR REPLACE INTO memory_state(key, value) VALUES (?, ?)",
-                    list(record["values"].items()),
-                )
+                restore.state({str(k): int(v) for k, v in record["values"].items()})
     return counts

@@ -33,7 +33,7 @@ from os1.memory.embedding import Embedder
 from os1.memory.ivf import IVFIndex
 from os1.memory.lexical import LexicalIndex
 from os1.memory.passages import mentioned, strip_names
-from os1.memory.store import SQLiteStore
+from os1.memory.protocol import Store
 from os1.memory.timeparse import TimeSpan, parse
 
 Scores = npt.NDArray[np.float64]
@@ -128,7 +128,7 @@ class _Index:
 class HybridRetriever:
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         embedders: Sequence[Embedder],
         weights: Weights | None = None,
         participants: Sequence[str] = (),
@@ -441,7 +441,7 @@ def _smooth(scores: Scores, rows: Rows, sessions: npt.NDArray[np.int64], weight:
 class KeywordRetriever:
     """BM25 alone: for stores with no embeddings yet, and as the plain baseline."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def recall(self, query: str, k: int, exclude_session: int | None = None) -> list[Recollection]:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Protocol
 
 from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
 from os1.memory.codec import (
@@ -25,8 +26,10 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
+from os1.memory.columns import MEMORY_TABLES
 from os1.memory.derived import DerivedMemory
 from os1.memory.schema import SCHEMA
+from os1.memory.sqlite_restore import SQLiteRestorer
 
 
 class StoreError(Exception):
@@ -41,7 +44,11 @@ SCHEMA_VERSION = 2
 
 
 class SQLiteStore(DerivedMemory):
-    def __init__(self, path: Path, busy_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, path: Path, busy_timeout_s: float = 5.0, cache_kb: int | None = None
+    ) -> None:
+        """``cache_kb`` caps this connection's page cache (SQLite's default is 2 MB): a
+        server with thousands of users open keeps each small."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_s = busy_timeout_s
@@ -55,6 +62,8 @@ class SQLiteStore(DerivedMemory):
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.execute("PRAGMA foreign_keys=ON")
+                if cache_kb is not None:
+                    self._db.execute(f"PRAGMA cache_size=-{int(cache_kb)}")
                 version = self._db.execute("PRAGMA user_version").fetchone()[0]
                 if version > SCHEMA_VERSION:
                     raise StoreError(
@@ -98,6 +107,16 @@ class SQLiteStore(DerivedMemory):
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
         return self._transaction()
+
+    @contextmanager
+    def restoring(self, keep_ids: bool) -> Iterator[SQLiteRestorer]:
+        """Whole records written in one transaction (import, ``os1 db migrate``)."""
+        with self._transaction() as db:
+            yield SQLiteRestorer(db, keep_ids)
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def all_state(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self._db.execute("SELECT key, value FROM memory_state")}
@@ -249,10 +268,7 @@ class SQLiteStore(DerivedMemory):
 
     def save_timings(self, turn_id: int, timings: dict[str, float]) -> None:
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO turn_timings(turn_id, stage, seconds) VALUES (?, ?, ?)",
-                [(turn_id, stage, float(s)) for stage, s in timings.items()],
-            )
+            SQLiteRestorer(db, keep_ids=True).timings(turn_id, timings)
 
     def timings(self, turn_id: int) -> dict[str, float]:
         rows = self._db.execute(
@@ -265,10 +281,7 @@ class SQLiteStore(DerivedMemory):
         self, query: str, limit: int, exclude_session: int | None = None
     ) -> list[tuple[Turn, float]]:
         """BM25 full-text search over every turn; higher scores are better."""
-        hits = self.bm25(query, limit * 2 + 10)
-        turns = self.turns_by_ids([i for i, _ in hits])
-        found = [(turns[i], s) for i, s in hits if i in turns]
-        return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]
+        return search_by_rank(self, query, limit, exclude_session)
 
     def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
         """(turn id, BM25 score) of the best matches, best first; stopwords are ignored.
@@ -334,6 +347,32 @@ class SQLiteStore(DerivedMemory):
                 (key, value),
             )
 
+    def erase(self) -> dict[str, int]:
+        """Delete every row, back to before the first run; how many went from each table.
+        Deleted content is overwritten (``secure_delete``), the full-text indexes are
+        merged down and the write-ahead log emptied, so the file keeps none of it."""
+        generation = self.state("generation")
+        with self._translate_errors():
+            self._db.execute("PRAGMA secure_delete=ON")
+            try:
+                with self._transaction() as db:
+                    erased = {
+                        table: db.execute(f"DELETE FROM {table}").rowcount
+                        for table in MEMORY_TABLES
+                    }
+                    for index in ("turns_fts", "facts_fts"):
+                        db.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
+                    # Every in-memory index (in any process) reloads, finding nothing.
+                    db.execute(
+                        "INSERT INTO memory_state(key, value) VALUES ('generation', ?)",
+                        (generation + 1,),
+                    )
+            finally:
+                self._db.execute("PRAGMA secure_delete=OFF")
+            # A reader elsewhere may keep part of the log until it finishes; not an error.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return erased
+
     # --- profile and persona --------------------------------------------------
 
     def save_profile(self, profile: UserProfile) -> None:
@@ -374,6 +413,25 @@ class SQLiteStore(DerivedMemory):
             )
             for r in rows
         ]
+
+
+class Ranked(Protocol):
+    def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
+        """(turn id, score) of the best full-text matches, best first."""
+
+    def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
+        """The turns that exist among ``ids``, by id."""
+
+
+def search_by_rank(
+    store: Ranked, query: str, limit: int, exclude_session: int | None
+) -> list[tuple[Turn, float]]:
+    """The best ``limit`` turns by the store's full-text rank, outside ``exclude_session``
+    (both stores' ``search_turns``)."""
+    hits = store.bm25(query, limit * 2 + 10)
+    turns = store.turns_by_ids([i for i, _ in hits])
+    found = [(turns[i], s) for i, s in hits if i in turns]
+    return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]
 
 
 def fts_query(text: str, drop_stopwords: bool = False) -> str:

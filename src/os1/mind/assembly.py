@@ -14,14 +14,35 @@ from os1 import config
 from os1.llm.base import LLMBackend
 from os1.memory.embedding import Embedder
 from os1.memory.ingest import Memorizer
+from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
 from os1.mind.companion import ChatOptions, Companion, NotSetUp
 from os1.mind.prompting import Budget, PromptBuilder
 
+# Whose rows a PostgreSQL store holds when no server account is named: the person using
+# OS1 from the command line. Server accounts are numbered from 1.
+LOCAL_USER_ID = 0
 
-def open_store(settings: config.Settings) -> SQLiteStore:
-    return SQLiteStore(settings.db_path, busy_timeout_s=float(settings.get("store.busy_timeout_s")))
+
+def open_store(
+    settings: config.Settings, user_id: int = LOCAL_USER_ID, cache_kb: int | None = None
+) -> Store:
+    """The store ``store.url`` names: empty for the SQLite file in the home (``user_id``
+    is then the home's business; ``cache_kb`` caps its page cache), or a PostgreSQL
+    database, where the store reads and writes only ``user_id``'s rows."""
+    url = str(settings.get("store.url"))
+    if not url:
+        busy_timeout_s = float(settings.get("store.busy_timeout_s"))
+        return SQLiteStore(settings.db_path, busy_timeout_s=busy_timeout_s, cache_kb=cache_kb)
+    # Imported here so that a SQLite user never loads the PostgreSQL driver.
+    from os1.memory.postgres import PostgresStore, is_postgres_url
+
+    if not is_postgres_url(url):
+        raise config.ConfigError(
+            f"store.url must be empty (SQLite) or postgresql://…, got {url.split(':')[0]}:…"
+        )
+    return PostgresStore(url, user_id, pool_size=int(settings.get("store.pool_size")))
 
 
 def prompt_builder(settings: config.Settings, backend: LLMBackend) -> PromptBuilder:
@@ -36,7 +57,7 @@ def prompt_builder(settings: config.Settings, backend: LLMBackend) -> PromptBuil
 
 def memorizer(
     settings: config.Settings,
-    store: SQLiteStore,
+    store: Store,
     embedders: Sequence[Embedder],
     backend: Callable[[], LLMBackend],
 ) -> Memorizer:
@@ -46,7 +67,7 @@ def memorizer(
     return Memorizer(store, list(embedders), extractor=extractor)
 
 
-def retriever(store: SQLiteStore, embedders: Sequence[Embedder]) -> HybridRetriever:
+def retriever(store: Store, embedders: Sequence[Embedder]) -> HybridRetriever:
     """Recall over ``store``, knowing who is who from its profile and persona."""
     persona, profile = store.persona(), store.profile()
     names = [n for n in (profile and profile.name, persona and persona.name) if n]
@@ -61,9 +82,10 @@ def retriever(store: SQLiteStore, embedders: Sequence[Embedder]) -> HybridRetrie
 
 def companion(
     settings: config.Settings,
-    store: SQLiteStore,
+    store: Store,
     backend: LLMBackend,
     embedders: Sequence[Embedder],
+    talking_with: Callable[[], int] | None = None,
 ) -> Companion:
     if store.persona() is None or store.profile() is None:
         raise NotSetUp()  # before any model work, only to refuse
@@ -80,4 +102,5 @@ def companion(
         prompt_builder(settings, backend),
         options,
         memorizer(settings, store, embedders, lambda: backend),
+        talking_with,
     )

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
 from os1.domain import Persona, Prompt, Role, Session, Turn, TurnStatus, UserProfile
-from os1.llm.base import CancelToken, LLMBackend, Warmable
+from os1.llm.base import CancelToken, LLMBackend
 from os1.memory.codec import now
 from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
+from os1.memory.protocol import Store
 from os1.memory.retrieval import Recollection, Retriever
-from os1.memory.store import SQLiteStore
 from os1.mind.consolidation import consolidate
-from os1.mind.prompting import PromptBuilder
+from os1.mind.prompting import PromptBuilder, asks_about_presence
 from os1.mind.reflection import reflect
+from os1.mind.speculation import Speculation
 
 
 class NotSetUp(Exception):
@@ -41,9 +42,16 @@ class Reply:
     cancellation, by Ctrl-C or by an error) what was said is stored with its status."""
 
     def __init__(
-        self, companion: Companion, user_turn: Turn, cancel: CancelToken, hold: bool = False
+        self,
+        companion: Companion,
+        user_turn: Turn,
+        cancel: CancelToken,
+        hold: bool = False,
+        ahead: Speculation | None = None,
     ) -> None:
         self.user_turn = user_turn
+        # A reply already begun while the user paused (voice); its pieces come first.
+        self.ahead = ahead
         # Voice holds the reply back until playback ends, then stores what was heard.
         self.hold = hold
         self.cancel = cancel
@@ -67,10 +75,13 @@ class Reply:
 
     def _generate(self) -> Generator[str, None, None]:
         companion = self._companion
-        prompt = companion.prompt_for(self.user_turn)
         self.status = TurnStatus.FAILED
         try:
-            for piece in companion.backend.stream(prompt, self.cancel):
+            if self.ahead is not None:
+                pieces = self.ahead.follow()
+            else:
+                pieces = companion.backend.stream(companion.prompt_for(self.user_turn), self.cancel)
+            for piece in pieces:
                 if self.first_token_s is None:
                     self.first_token_s = time.perf_counter() - self._started
                 if not self.text:
@@ -104,13 +115,16 @@ class Reply:
 class Companion:
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         backend: LLMBackend,
         retriever: Retriever,
         builder: PromptBuilder,
         options: ChatOptions | None = None,
         memorizer: Memorizer | None = None,
+        talking_with: Callable[[], int] | None = None,
     ) -> None:
+        """``talking_with`` counts the people the OS is talking with now (a server's
+        presence), so it can answer truthfully when asked."""
         persona, profile = store.persona(), store.profile()
         if persona is None or profile is None:
             raise NotSetUp()
@@ -120,11 +134,10 @@ class Companion:
         self.builder = builder
         self.options = options or ChatOptions()
         self.memorizer = memorizer
+        self.talking_with = talking_with
         self.persona: Persona = persona
         self.profile: UserProfile = profile
         self._session: Session | None = None
-        # Memories recalled ahead of a turn by prepare(), used by that turn's prompt.
-        self._prepared: list[Recollection] | None = None
 
     def session(self) -> Session:
         """The current session; a long silence closes the old one and opens a new one."""
@@ -140,23 +153,49 @@ class Companion:
         self._session = current
         return current
 
-    def respond(self, text: str, cancel: CancelToken | None = None, hold: bool = False) -> Reply:
+    def respond(
+        self,
+        text: str,
+        cancel: CancelToken | None = None,
+        hold: bool = False,
+        ahead: Speculation | None = None,
+    ) -> Reply:
         """Store the user's turn now, before any generation, and return the reply stream.
-        With ``hold`` the reply is stored only by ``Reply.store`` (voice: what was heard)."""
+        With ``hold`` the reply is stored only by ``Reply.store`` (voice: what was heard).
+        ``ahead`` is a reply begun by ``speculate``: it is adopted if it answers these
+        very words (the reply is then cancelled through its token), and dropped if not."""
         if not text.strip():
             raise EmptyMessage()
+        if ahead is not None:
+            if not ahead.matches(text):
+                ahead.abandon()
+            ahead.store_free.wait()  # the store is used by one thread at a time
+            if ahead.cancel.cancelled:
+                ahead = None
         session = self.session()
         turn = self.store.add_turn(
             session.id, Role.USER, self.profile.name, text, importance=importance(text)
         )
+        if ahead is not None:
+            return Reply(self, turn, ahead.cancel, hold, ahead)
         return Reply(self, turn, cancel or CancelToken(), hold)
 
+    def speculate(self, text: str) -> Speculation:
+        """Begin replying to ``text`` before the turn is known to be over (voice, while the
+        user pauses): nothing is stored until ``respond(text, ahead=...)`` adopts it."""
+        return Speculation(text, lambda: self._speculative_prompt(text), self.backend)
+
+    def _speculative_prompt(self, text: str) -> Prompt:
+        # The same prompt prompt_for will build once the turn is stored: the recent turns
+        # do not include it yet, and the memories are recalled for the same words.
+        session = self.session()
+        memories = self.retriever.recall(text, self.options.memories, exclude_session=session.id)
+        return self._prompt(session.id, memories, text)
+
     def prompt_for(self, user_turn: Turn) -> Prompt:
-        memories, self._prepared = self._prepared, None
-        if memories is None:
-            memories = self.retriever.recall(
-                user_turn.text, self.options.memories, exclude_session=user_turn.session_id
-            )
+        memories = self.retriever.recall(
+            user_turn.text, self.options.memories, exclude_session=user_turn.session_id
+        )
         return self._prompt(user_turn.session_id, memories, user_turn.text, user_turn.id)
 
     def _prompt(
@@ -167,19 +206,10 @@ class Companion:
             for t in self.store.recent_turns(self.options.recent_turns + 1, session_id)
             if t.id != skip
         ][-self.options.recent_turns :]
-        return self.builder.build(self.persona, self.profile, history, memories, text)
-
-    def prepare(self, partial: str, cancel: CancelToken | None = None) -> None:
-        """Get ready for a turn that is probably ``partial``: recall memories for it now and
-        let the model read the prompt ahead (when it can), so that when the turn is final
-        only the words that changed are left to read. The next reply uses these memories."""
-        if not partial.strip():
-            return
-        session = self.session()
-        memories = self.retriever.recall(partial, self.options.memories, exclude_session=session.id)
-        self._prepared = memories
-        if isinstance(self.backend, Warmable):
-            self.backend.warm(self._prompt(session.id, memories, partial), cancel)
+        count = None
+        if self.talking_with is not None and asks_about_presence(text):
+            count = self.talking_with()
+        return self.builder.build(self.persona, self.profile, history, memories, text, count)
 
     def remember(self) -> int:
         """Index what was said since last time (embeddings, facts); call between turns."""

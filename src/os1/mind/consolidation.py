@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from os1.domain import Role, UserProfile
 from os1.memory.derived import Fact, Summary
-from os1.memory.store import SQLiteStore
+from os1.memory.protocol import Store
 from os1.mind.prompting import one_line
 from os1.mind.reflection import WORD
 from os1.mind.templates import word_list
@@ -28,7 +28,7 @@ def first_sentence(text: str, limit: int = 160) -> str:
     return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
-def summarize_session(store: SQLiteStore, session_id: int) -> Summary | None:
+def summarize_session(store: Store, session_id: int) -> Summary | None:
     turns = store.turns(session_id)
     if not turns:
         return None
@@ -44,7 +44,7 @@ def summarize_session(store: SQLiteStore, session_id: int) -> Summary | None:
     return store.add_summary("session", text, sorted(sources), session_id=session_id)
 
 
-def update_profile(store: SQLiteStore) -> UserProfile | None:
+def update_profile(store: Store) -> UserProfile | None:
     """Fold the current facts about the user into the profile the prompt uses."""
     profile = store.profile()
     if profile is None:
@@ -69,7 +69,7 @@ def update_profile(store: SQLiteStore) -> UserProfile | None:
     return updated
 
 
-def insights(store: SQLiteStore, min_sessions: int = 2) -> list[Summary]:
+def insights(store: Store, min_sessions: int = 2) -> list[Summary]:
     """Topics the user returns to across sessions, for the persona to grow from."""
     profile = store.profile()
     if profile is None:
@@ -98,7 +98,7 @@ def insights(store: SQLiteStore, min_sessions: int = 2) -> list[Summary]:
     ]
 
 
-def consolidate(store: SQLiteStore, session_id: int) -> None:
+def consolidate(store: Store, session_id: int) -> None:
     summarize_session(store, session_id)
     update_profile(store)
     insights(store)

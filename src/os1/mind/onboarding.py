@@ -10,7 +10,7 @@ from zlib import crc32
 from os1.domain import ChatMessage, Persona, Prompt, Role, TurnStatus, UserProfile
 from os1.domain.models import VOICES, Voice
 from os1.llm.base import LLMBackend
-from os1.memory.store import SQLiteStore
+from os1.memory.protocol import Store
 from os1.mind.prompting import PromptBuilder, one_line
 from os1.mind.templates import fill, load, word_list
 
@@ -184,7 +184,7 @@ def greet(
 
 
 def complete(
-    store: SQLiteStore,
+    store: Store,
     backend: LLMBackend,
     builder: PromptBuilder,
     answers: Answers,

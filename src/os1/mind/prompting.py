@@ -8,8 +8,10 @@ turn to the next.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from os1.domain import ChatMessage, Persona, Prompt, Role, Turn, UserProfile
 from os1.memory.retrieval import Recollection
@@ -77,12 +79,24 @@ def persona_values(persona: Persona, profile: UserProfile) -> dict[str, str]:
     }
 
 
+@cache
+def _presence_question() -> re.Pattern[str]:
+    asks = load("presence")["asks"]
+    return re.compile("|".join(f"(?:{a})" for a in asks), re.IGNORECASE)
+
+
+def asks_about_presence(message: str) -> bool:
+    """Does the person ask how many people the OS is talking with?"""
+    return _presence_question().search(message) is not None
+
+
 class PromptBuilder:
     def __init__(self, budget: Budget, count: TokenCounter, temperature: float = 0.7) -> None:
         self.budget = budget
         self.count = count
         self.temperature = temperature
         self._templates = load("conversation")
+        self._presence = load("presence")
 
     def preamble(self, persona: Persona, profile: UserProfile) -> str:
         return fill(self._templates["preamble"], **persona_values(persona, profile))
@@ -94,7 +108,10 @@ class PromptBuilder:
         history: Sequence[Turn],
         memories: Sequence[Recollection],
         message: str,
+        talking_with: int | None = None,
     ) -> Prompt:
+        """``talking_with``: how many people the OS is talking with now, told to the model
+        when the person asked about it."""
         values = persona_values(persona, profile)
         preamble = fill(self._templates["preamble"], **values)
         remaining = self.budget.prompt_tokens - self.count(preamble)
@@ -102,6 +119,9 @@ class PromptBuilder:
         user_line = f"{profile.name}: {one_line(message)}"
         user_line = fit(user_line, max(remaining // 2, 32), self.count)
         tail = f"{user_line}\n{persona.name}:"
+        if talking_with is not None:
+            values["count"] = f"{talking_with:,}"
+            tail = fill(self._presence["line"], **values) + "\n" + tail
         remaining -= self.count(tail)
 
         memory_lines: list[str] = []
@@ -135,7 +155,7 @@ class PromptBuilder:
         completion = fixed + body + "".join(m + "\n" for m in memory_lines) + tail
         return Prompt(
             completion=completion,
-            chat=self._chat(values, kept, memories[: len(memory_lines)], message),
+            chat=self._chat(values, kept, memories[: len(memory_lines)], message, talking_with),
             stop=("\n", f"{profile.name}:"),
             max_tokens=self.budget.max_reply_tokens,
             temperature=self.temperature,
@@ -148,6 +168,7 @@ class PromptBuilder:
         history: Sequence[Turn],
         memories: Sequence[Recollection],
         message: str,
+        talking_with: int | None,
     ) -> tuple[ChatMessage, ...]:
         messages = [ChatMessage("system", fill(self._templates["system"], **values))]
         for turn in history:
@@ -162,6 +183,8 @@ class PromptBuilder:
             messages.append(
                 ChatMessage("system", fill(self._templates["memory_system"], memories=listed))
             )
+        if talking_with is not None:
+            messages.append(ChatMessage("system", fill(self._presence["system"], **values)))
         messages.append(ChatMessage("user", message))
         return tuple(messages)
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 from os1.domain import ChatMessage, JournalEntry, Persona, Prompt, Role, Turn, UserProfile
 from os1.llm.base import BackendError, LLMBackend
 from os1.memory.codec import now
-from os1.memory.store import SQLiteStore
+from os1.memory.protocol import Store
 from os1.mind.prompting import one_line
 from os1.mind.templates import fill, load, word_list
 
@@ -77,7 +77,7 @@ def _journal(
     return f"Today {profile.name} and I talked about {about}. {sentence}"
 
 
-def reflect(store: SQLiteStore, backend: LLMBackend, session_id: int) -> Persona | None:
+def reflect(store: Store, backend: LLMBackend, session_id: int) -> Persona | None:
     """Update the persona from one ended session; keep the old version."""
     persona, profile = store.persona(), store.profile()
     turns = store.turns(session_id)

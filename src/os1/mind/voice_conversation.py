@@ -5,6 +5,11 @@ When a turn ends, the reply runs on its own threads: the model's tokens are cut 
 phrases, a voice worker synthesises each phrase, and playback plays them in short blocks.
 If the user starts speaking while OS1 talks, playback stops within a block, generation is
 cancelled, and only what was heard is stored as the reply.
+
+When the user pauses, the reply begins at once on what was heard (``os1.mind.speculation``):
+first on the live transcript, then on the final pass's words once it is done. If the pause
+turns out to end the turn with those words, the reply carries on from there; if the user
+goes on speaking, it is dropped unseen.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from os1.domain import TurnStatus
 from os1.llm.base import CancelToken
 from os1.mind.companion import Companion, Reply
+from os1.mind.speculation import Speculation
 from os1.voice.frames import (
     AudioIn,
     FinalTranscript,
@@ -50,6 +56,7 @@ class _Reply:
         self.turn = SpokenTurn(final.text)
         self.done = threading.Event()
         self.detected_at: float | None = None
+        self.pause = 0  # the pause that ended this turn (see VoiceConversation._pause)
 
     def since_end(self) -> float:
         return time.perf_counter() - self.ended_at
@@ -76,7 +83,12 @@ class VoiceConversation:
         self.finished: queue.Queue[SpokenTurn] = queue.Queue()
         self._reply: _Reply | None = None
         self._lock = threading.Lock()
-        self._preparing: threading.Thread | None = None
+        # Each pause in the user's speech gets a number; a reply begun in a pause
+        # (``_ahead``, by the thread ``_speculating``) belongs to it, and is dropped when
+        # speech resumes.
+        self._pause = 0
+        self._ahead: Speculation | None = None
+        self._speculating: tuple[int, threading.Thread] | None = None
 
     @property
     def speaking(self) -> bool:
@@ -96,8 +108,10 @@ class VoiceConversation:
                 self.on_frame(out)
             if isinstance(out, SpeechStarted) and self.speaking:
                 self.barge_in(out.at)
+            elif isinstance(out, SpeechStarted):
+                self._drop_ahead()
             elif isinstance(out, SpeechStopped) and not self.speaking:
-                self._prepare(self.turn_detector.partial)
+                self._speculate()
             elif isinstance(out, FinalTranscript):
                 self._start_reply(out, arrived)
         return frames
@@ -126,7 +140,8 @@ class VoiceConversation:
             return
         reply.detected_at = time.perf_counter()
         reply.playback.stop()
-        reply.cancel.cancel()
+        with self._lock:  # the reply may be swapping in the cancel token of a speculation
+            reply.cancel.cancel()
         stop = getattr(self.sink, "stop", None)
         if callable(stop):
             stop()
@@ -140,15 +155,78 @@ class VoiceConversation:
 
     # --- the reply --------------------------------------------------------------
 
-    def _prepare(self, partial: str) -> None:
-        """While the user pauses, recall and let the model read ahead on what they said so
-        far; if the pause turns out to be the end of the turn, the reply starts sooner."""
-        if not partial or (self._preparing is not None and self._preparing.is_alive()):
-            return
-        self._preparing = threading.Thread(
-            target=self._prepare_quietly, args=(partial,), daemon=True
+    def close(self) -> None:
+        """Drop any reply begun in a pause, and wait until it has let go of the store."""
+        ahead = self._drop_ahead()
+        if ahead is not None:
+            ahead.store_free.wait()
+
+    def _speculate(self) -> None:
+        """The user paused: begin the reply now (see ``os1.mind.speculation``)."""
+        with self._lock:
+            self._pause += 1
+            pause = self._pause
+        partial = self.turn_detector.partial
+        thread = threading.Thread(
+            target=self._speculate_in_pause, args=(pause, partial), daemon=True
         )
-        self._preparing.start()
+        self._speculating = (pause, thread)
+        thread.start()
+
+    def _speculate_in_pause(self, pause: int, partial: str) -> None:
+        """First on what the live pass heard; then, if the final pass (finishing early, in
+        the pause) heard other words, on those."""
+        try:
+            if partial:
+                self._begin_ahead(pause, partial)
+            final = self.transcriber.early_result()
+            if final:
+                self._begin_ahead(pause, final)
+        except Exception:  # only a head start: the reply itself reports any failure
+            logger.debug("beginning a reply early failed", exc_info=True)
+
+    def _begin_ahead(self, pause: int, text: str) -> None:
+        with self._lock:
+            current = self._ahead
+            if pause != self._pause or (current is not None and current.matches(text)):
+                return
+        if current is not None:
+            current.abandon()
+            current.store_free.wait()
+        ahead = self.companion.speculate(text)
+        with self._lock:
+            if pause == self._pause:
+                self._ahead = ahead
+                return
+        ahead.abandon()  # speech resumed meanwhile
+
+    def _drop_ahead(self) -> Speculation | None:
+        with self._lock:
+            self._pause += 1
+            ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.abandon()
+        return ahead
+
+    def _take_ahead(self, reply: _Reply) -> Speculation | None:
+        """The reply begun in the pause that ended this turn, if it answers these words;
+        the turn's cancel token becomes its token."""
+        speculating = self._speculating
+        if speculating is not None and speculating[0] == reply.pause:
+            speculating[1].join()  # it may be about to begin on the final pass's words
+        with self._lock:
+            ahead, self._ahead = self._ahead, None
+            if ahead is None or reply.pause != self._pause or not ahead.matches(reply.final.text):
+                self._pause += 1
+                if ahead is not None:
+                    ahead.abandon()
+                return ahead  # respond() waits until it has let go of the store
+            self._pause += 1
+            if reply.cancel.cancelled:
+                ahead.abandon()
+            reply.cancel = ahead.cancel
+            reply.turn.begun_early = True
+            return ahead
 
     def _start_reply(self, final: FinalTranscript, ended_at: float) -> None:
         previous = self._reply
@@ -156,16 +234,11 @@ class VoiceConversation:
             self.barge_in(final.at)
             previous.done.wait()
         reply = _Reply(final, ended_at, self.sink)
+        reply.pause = self._pause
         reply.turn.timings.end_silence_s = round(final.at - final.speech_end_at, 3)
         with self._lock:
             self._reply = reply
         threading.Thread(target=self._run_reply, args=(reply,), daemon=True).start()
-
-    def _prepare_quietly(self, partial: str) -> None:
-        try:
-            self.companion.prepare(partial)
-        except Exception:  # only a head start: the reply itself reports any failure
-            logger.debug("preparing a reply failed", exc_info=True)
 
     def _run_reply(self, reply: _Reply) -> None:
         timings = reply.turn.timings
@@ -175,9 +248,8 @@ class VoiceConversation:
         voice.start()
         answer: Reply | None = None
         try:
-            if self._preparing is not None:
-                self._preparing.join()  # one thread at a time in the store and the model
-            answer = self.companion.respond(reply.final.text, reply.cancel, hold=True)
+            ahead = self._take_ahead(reply)
+            answer = self.companion.respond(reply.final.text, reply.cancel, hold=True, ahead=ahead)
             chunker = PhraseChunker()
             for piece in answer:
                 if timings.first_token_s is None:

@@ -1,4 +1,5 @@
-"""Accounts and their API tokens, in ``$OS1_HOME/server/accounts.db``.
+"""Accounts and their API tokens, in ``$OS1_HOME/server/accounts.db`` (or, with
+``store.url`` set, in PostgreSQL: see ``os1.server.accounts_postgres``).
 
 A token is ``os1_<user id>_<secret>``, where the secret is 32 random bytes. Only the
 SHA-256 of the whole token is stored, so a copy of the database cannot be used to sign in;
@@ -17,6 +18,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
+
+from os1 import config
 
 TOKEN_PATTERN = re.compile(r"^os1_(\d{1,18})_([A-Za-z0-9_-]{43})$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -47,12 +51,76 @@ class Account:
         return self.revoked_at is None
 
 
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def check_name(name: str) -> None:
+    if not NAME_PATTERN.match(name):
+        raise AccountError(
+            f"{name!r} is not a usable name: 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+
+
 def new_token(user_id: int) -> str:
     return f"os1_{user_id}_{secrets.token_urlsafe(32)}"
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+def token_user(token: str) -> int | None:
+    """The account id a well-formed token names."""
+    match = TOKEN_PATTERN.match(token)
+    return int(match.group(1)) if match else None
+
+
+def token_matches(revoked_at: str | None, stored_hash: str, token: str) -> bool:
+    """Whether ``token`` signs in to an account with this revocation time and hash,
+    comparing hashes in constant time."""
+    if revoked_at is not None or not stored_hash:
+        return False
+    return hmac.compare_digest(str(stored_hash), token_hash(token))
+
+
+class AccountStore(Protocol):
+    """Where accounts live: ``Accounts`` (SQLite, one server) or ``PostgresAccounts``
+    (shared by every server process that uses the same database)."""
+
+    def add(self, name: str) -> tuple[Account, str]:
+        """Create an account; returns it and its token, which is never shown again."""
+
+    def add_many(self, names: list[str]) -> list[tuple[Account, str]]:
+        """Create accounts in one transaction, each with its token; all or none."""
+
+    def all_accounts(self) -> list[Account]:
+        """Every account, oldest first."""
+
+    def revoke(self, name: str) -> Account:
+        """Revoke an account's token; its data stays."""
+
+    def rotate(self, account_id: int) -> str:
+        """A new token for an active account, returned once; the old one stops working
+        at once. ``AccountError`` when there is no active account with this id."""
+
+    def authenticate(self, token: str) -> Account | None:
+        """The active account this token belongs to, or None."""
+
+    def close(self) -> None:
+        """Release the database."""
+
+
+def open_accounts(settings: config.Settings) -> AccountStore:
+    """The accounts in ``store.url``'s PostgreSQL database when it names one, else in
+    ``$OS1_HOME/server/accounts.db``."""
+    url = str(settings.get("store.url"))
+    if url:
+        from os1.server.accounts_postgres import PostgresAccounts
+
+        return PostgresAccounts(url, pool_size=int(settings.get("store.pool_size")))
+    return Accounts(accounts_path(settings))
+
+
+def accounts_path(settings: config.Settings) -> Path:
+    return settings.home / "server" / "accounts.db"
 
 
 class Accounts:
@@ -69,27 +137,45 @@ class Accounts:
 
     def add(self, name: str) -> tuple[Account, str]:
         """Create an account; returns it and its token, which is never shown again."""
-        if not NAME_PATTERN.match(name):
-            raise AccountError(
-                f"{name!r} is not a usable name: 1-64 letters, digits, '.', '_' or '-', "
-                "starting with a letter or digit"
-            )
+        return self.add_many([name])[0]
+
+    def add_many(self, names: list[str]) -> list[tuple[Account, str]]:
+        """Create many accounts in one transaction (a load test's thousands of users),
+        each with its token, shown only here. Fails whole if any name is bad or taken."""
+        for name in names:
+            check_name(name)
+        created: list[tuple[Account, str]] = []
         with self._lock:
-            if self._row("SELECT * FROM accounts WHERE name = ?", name) is not None:
-                raise AccountError(f"an account named {name!r} exists already")
-            # The id is part of the token, so insert first and set the hash once it is known.
-            cursor = self._db.execute(
-                "INSERT INTO accounts (name, token_sha256, created_at) VALUES (?, '', ?)",
-                (name, _now()),
-            )
-            user_id = int(cursor.lastrowid or 0)
-            token = new_token(user_id)
-            self._db.execute(
-                "UPDATE accounts SET token_sha256 = ? WHERE id = ?", (token_hash(token), user_id)
-            )
-            row = self._row("SELECT * FROM accounts WHERE id = ?", user_id)
-        assert row is not None
-        return row, token
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for name in names:
+                    if self._row("SELECT * FROM accounts WHERE name = ?", name) is not None:
+                        raise AccountError(f"an account named {name!r} exists already")
+                    # The id is part of the token: insert first, set the hash once it is known.
+                    cursor = self._db.execute(
+                        "INSERT INTO accounts (name, token_sha256, created_at) VALUES (?, '', ?)",
+                        (name, now_text()),
+                    )
+                    user_id = int(cursor.lastrowid or 0)
+                    token = new_token(user_id)
+                    self._db.execute(
+                        "UPDATE accounts SET token_sha256 = ? WHERE id = ?",
+                        (token_hash(token), user_id),
+                    )
+                    account = self._row("SELECT * FROM accounts WHERE id = ?", user_id)
+                    assert account is not None
+                    created.append((account, token))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return created
+
+    def records(self) -> list[tuple[Account, str]]:
+        """Every account with its token hash, for ``os1 db migrate``."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM accounts ORDER BY id").fetchall()
+        return [(_account(r), str(r["token_sha256"])) for r in rows]
 
     def rotate(self, account_id: int) -> str:
         """A new token for an active account; the old one stops working at once."""
@@ -116,7 +202,7 @@ class Accounts:
             if found.active:
                 self._db.execute(
                     "UPDATE accounts SET revoked_at = ?, token_sha256 = '' WHERE id = ?",
-                    (_now(), found.id),
+                    (now_text(), found.id),
                 )
             revoked = self._row("SELECT * FROM accounts WHERE id = ?", found.id)
         assert revoked is not None
@@ -124,16 +210,12 @@ class Accounts:
 
     def authenticate(self, token: str) -> Account | None:
         """The active account this token belongs to, or None."""
-        match = TOKEN_PATTERN.match(token)
-        if match is None:
+        user_id = token_user(token)
+        if user_id is None:
             return None
         with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM accounts WHERE id = ?", (int(match.group(1)),)
-            ).fetchone()
-        if row is None or row["revoked_at"] is not None or not row["token_sha256"]:
-            return None
-        if not hmac.compare_digest(str(row["token_sha256"]), token_hash(token)):
+            row = self._db.execute("SELECT * FROM accounts WHERE id = ?", (user_id,)).fetchone()
+        if row is None or not token_matches(row["revoked_at"], row["token_sha256"], token):
             return None
         return _account(row)
 
@@ -155,5 +237,5 @@ def _account(row: sqlite3.Row) -> Account:
     )
 
 
-def _now() -> str:
+def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from os1 import config
+from os1.llm.gate import ModelBusy
 from os1.memory import forgetting, portability
 from os1.memory.records import fact_record, summary_record
 from os1.mind import onboarding
@@ -37,9 +40,10 @@ from os1.server.http import (
     status_for,
     text_field,
 )
+from os1.server.limits import retry_after_header
 from os1.server.openapi import openapi_schema
 from os1.server.routing import in_tenant, json_response, run_in_executor, turn_json
-from os1.server.state import ServerState, authenticate
+from os1.server.state import ServerState, authenticate, server_state
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +103,7 @@ async def post_message(request: Request) -> Response:
     tenant = authenticate(request)
     text = text_field(await read_json(request), "text")
     state: ServerState = request.app.state.os1
-    finished = await full_reply(state.pool, tenant, text, "rest")
+    finished = await full_reply(state, tenant, text, "rest")
     return json_response(finished.as_dict())
 
 
@@ -156,6 +160,12 @@ async def forget_memory(request: Request) -> Response:
     return json_response({"forgotten": await in_tenant(tenant, forget)})
 
 
+async def presence(request: Request) -> Response:
+    """How many people the OS is talking with right now, across every server process."""
+    authenticate(request)
+    return json_response({"conversations": server_state(request).presence.count()})
+
+
 async def export(request: Request) -> Response:
     tenant = authenticate(request)
 
@@ -184,6 +194,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/memories/search", search_memories),
     Route("/v1/memories/{memory_id}", forget_memory, methods=["DELETE"]),
     Route("/v1/export", export),
+    Route("/v1/presence", presence),
     Route("/v1/events", sse.events),
     *journal.ROUTES,
     *preferences.ROUTES,
@@ -213,7 +224,10 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 async def on_expected_error(request: Request, exc: Exception) -> Response:
     status = status_for(exc) or 500
-    return JSONResponse(error_body(status, message_for(exc)), status_code=status)
+    headers = {}
+    if isinstance(exc, ModelBusy):
+        headers["Retry-After"] = retry_after_header(exc.retry_after_s)
+    return JSONResponse(error_body(status, message_for(exc)), status_code=status, headers=headers)
 
 
 async def on_unexpected_error(request: Request, exc: Exception) -> Response:
@@ -255,20 +269,43 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def serve(settings: Any, host: str, port: int) -> None:
-    """Run the server until interrupted (``os1 serve``)."""
-    import uvicorn
-
+def redact_tokens_in_logs() -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).addFilter(RedactTokens())
-    state = ServerState.create(settings)
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process, from ``OS1_HOME`` and its settings: ``os1 serve
+    --workers N`` has uvicorn start N processes that each call this."""
+    redact_tokens_in_logs()
+    return create_app(ServerState.create(config.load()))
+
+
+def serve(settings: Any, host: str, port: int, workers: int = 1) -> None:
+    """Run the server until interrupted (``os1 serve``): one process, or ``workers``
+    processes sharing the address (each with its own state, caches only)."""
+    import uvicorn
+
+    redact_tokens_in_logs()
+    if workers > 1:
+        # The workers are new processes: they read the settings themselves, so the ones
+        # given on the command line travel in the environment.
+        os.environ["OS1_HOME"] = str(settings.home)
+        os.environ["OS1_SERVER_WORKERS"] = str(workers)
+        app: Any = "os1.server.app:app_from_environment"
+    else:
+        app = create_app(ServerState.create(settings))
     uvicorn.run(
-        create_app(state),
+        app,
+        factory=workers > 1,
+        workers=workers if workers > 1 else None,
         host=host,
         port=port,
         # Query strings may carry a token (WebSockets, EventSource): keep them out of logs.
         access_log=False,
         ws_max_size=protocol_max_message(),
+        # Replies stream as many tiny messages: compressing each costs CPU and saves little.
+        ws_per_message_deflate=False,
         ws_ping_interval=20.0,
         ws_ping_timeout=20.0,
         timeout_keep_alive=15,

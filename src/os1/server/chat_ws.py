@@ -18,8 +18,9 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from os1.llm.base import CancelToken
-from os1.server.conversation import Finished, stream_reply
-from os1.server.http import ApiError, message_for, status_for
+from os1.llm.gate import BusyNotice
+from os1.server.conversation import Finished, error_event, stream_reply
+from os1.server.http import ApiError
 from os1.server.state import ServerState, authenticate, rate_limit, server_state
 from os1.server.tenancy import Tenant
 
@@ -95,6 +96,7 @@ async def chat(websocket: WebSocket) -> None:
     await socket.send({"type": "hello", "account": tenant.account.name})
     replying: asyncio.Task[None] | None = None
     cancel = CancelToken()
+    state.presence.connected(tenant.account.id)
     try:
         while (message := await receive(socket, state)) is not None:
             if message.get("bytes") is not None:
@@ -120,6 +122,7 @@ async def chat(websocket: WebSocket) -> None:
         pass
     finally:
         # An abandoned socket stops its reply; what was said so far is stored.
+        state.presence.disconnected(tenant.account.id)
         cancel.cancel()
         if replying is not None and not replying.done():
             replying.cancel()
@@ -143,15 +146,15 @@ async def reply(
     socket: Socket, state: ServerState, tenant: Tenant, text: str, cancel: CancelToken
 ) -> None:
     try:
-        async for item in stream_reply(state.pool, tenant, text, cancel, "websocket"):
+        async for item in stream_reply(state, tenant, text, cancel, "websocket"):
             if isinstance(item, Finished):
                 await socket.send({"type": "done", **item.as_dict()})
+            elif isinstance(item, BusyNotice):
+                await socket.send(item.as_event())
             else:
                 await socket.send({"type": "token", "text": item})
     except Exception as exc:
-        status = status_for(exc)
-        message = message_for(exc) if status else "internal server error"
-        await socket.send({"type": "error", "message": message, "code": status or 500})
+        await socket.send({"type": "error", **error_event(exc)})
 
 
 ROUTE = WebSocketRoute("/v1/chat", chat)

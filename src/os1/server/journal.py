@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from os1.domain import Role, Session
 from os1.memory import editing
-from os1.memory.store import SQLiteStore
+from os1.memory.protocol import Store
 from os1.server.http import ApiError, int_param, read_json, text_field
 from os1.server.routing import in_tenant, json_response, run_in_executor, turn_json
 from os1.server.state import authenticate, server_state
@@ -37,7 +37,7 @@ async def edit_memory(request: Request) -> Response:
     return json_response({"memory": await in_tenant(tenant, correct)})
 
 
-def session_json(store: SQLiteStore, session: Session) -> dict[str, Any]:
+def session_json(store: Store, session: Session) -> dict[str, Any]:
     turns = store.turns(session.id)
     first_words = next((t.text for t in turns if t.role is Role.USER), "")
     summaries = store.summaries(kind="session", session_id=session.id)

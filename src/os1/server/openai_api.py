@@ -87,7 +87,7 @@ async def chat_completions(request: Request) -> Response:
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not stream:
-        finished = await full_reply(state.pool, tenant, text, "openai")
+        finished = await full_reply(state, tenant, text, "openai")
         prompt_tokens, reply_tokens = estimate_tokens(text), estimate_tokens(finished.text)
         return _json(
             {
@@ -124,10 +124,10 @@ async def chat_completions(request: Request) -> Response:
     async def chunks() -> AsyncIterator[str]:
         yield chunk({"role": "assistant", "content": ""})
         try:
-            async for item in stream_reply(state.pool, tenant, text, CancelToken(), "openai"):
+            async for item in stream_reply(state, tenant, text, CancelToken(), "openai"):
                 if isinstance(item, Finished):
                     yield chunk({}, _finish_reason(item))
-                else:
+                elif isinstance(item, str):  # OpenAI's stream has no place for busy notices
                     yield chunk({"content": item})
         except Exception as exc:
             status = status_for(exc) or 500

@@ -68,6 +68,7 @@ ENDPOINTS: list[tuple[str, str, str, list[str], list[str]]] = [
     ),
     ("get", "/v1/export", "Everything OS1 remembers about you, as JSONL", [], []),
     ("get", "/v1/events", "Notices as SSE: hello, heartbeat, turn", [], []),
+    ("get", "/v1/presence", "How many people the OS is talking with now, all workers", [], []),
     (
         "post",
         "/v1/chat/completions",

@@ -13,8 +13,9 @@ from starlette.responses import Response, StreamingResponse
 
 from os1 import __version__
 from os1.llm.base import CancelToken
-from os1.server.conversation import Finished, stream_reply
-from os1.server.http import ApiError, message_for, read_json, status_for, text_field
+from os1.llm.gate import BusyNotice
+from os1.server.conversation import Finished, error_event, stream_reply
+from os1.server.http import ApiError, read_json, text_field
 from os1.server.state import ServerState, authenticate, server_state
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -40,15 +41,15 @@ async def message_stream(request: Request) -> Response:
     async def events() -> AsyncIterator[str]:
         cancel = CancelToken()
         try:
-            async for item in stream_reply(state.pool, tenant, text, cancel, "sse"):
+            async for item in stream_reply(state, tenant, text, cancel, "sse"):
                 if isinstance(item, Finished):
                     yield event("done", item.as_dict())
+                elif isinstance(item, BusyNotice):
+                    yield event("busy", item.as_event())
                 else:
                     yield event("token", {"text": item})
         except Exception as exc:
-            status = status_for(exc)
-            message = message_for(exc) if status else "internal server error"
-            yield event("error", {"message": message, "code": status or 500})
+            yield event("error", error_event(exc))
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 

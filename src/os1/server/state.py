@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
 from os1 import config
-from os1.server.accounts import Accounts
+from os1.server.accounts import AccountStore, open_accounts
 from os1.server.http import ApiError, bearer_token
 from os1.server.limits import RateLimiter, retry_after_header
+from os1.server.presence import Presence, open_presence
 from os1.server.tenancy import SharedModels, Tenant, Tenants
 from os1.server.voice_engines import SettingsVoiceEngines, VoiceEngines
 
@@ -29,7 +29,8 @@ class ServerOptions:
     # Largest text message on a WebSocket (audio has the voice protocol's own limit).
     ws_max_text_bytes: int = 100_000
     heartbeat_s: float = 15.0
-    workers: int = 8
+    # Threads that run replies (at least the model's slots and a few more, see ServerState).
+    reply_threads: int = 8
 
     @classmethod
     def from_settings(cls, settings: config.Settings) -> ServerOptions:
@@ -38,7 +39,7 @@ class ServerOptions:
             requests_per_minute=float(get("server.requests_per_minute")),
             burst=int(get("server.burst")),
             ws_idle_timeout_s=float(get("server.ws_idle_timeout_s")),
-            workers=int(get("server.workers")),
+            reply_threads=int(get("server.reply_threads")),
         )
 
 
@@ -46,14 +47,18 @@ class ServerOptions:
 class ServerState:
     settings: config.Settings
     options: ServerOptions
-    accounts: Accounts
+    accounts: AccountStore
     tenants: Tenants
     limiter: RateLimiter
     voice_engines: VoiceEngines
+    presence: Presence
     pool: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
-        self.pool = ThreadPoolExecutor(self.options.workers, thread_name_prefix="os1-reply")
+        # Every generation slot gets a thread, with some to spare for indexing: a turn that
+        # has a slot never waits for a thread.
+        threads = max(self.options.reply_threads, self.tenants.shared.gate.slots + 4)
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="os1-reply")
 
     @classmethod
     def create(
@@ -62,26 +67,31 @@ class ServerState:
         options: ServerOptions | None = None,
         shared: SharedModels | None = None,
         voice_engines: VoiceEngines | None = None,
+        presence: Presence | None = None,
     ) -> ServerState:
         options = options or ServerOptions.from_settings(settings)
+        presence = presence or open_presence(
+            str(settings.get("store.url")),
+            settings.home / "server" / "presence.db",
+            int(settings.get("server.workers")),
+            float(settings.get("server.presence_window_s")),
+        )
         return cls(
             settings=settings,
             options=options,
-            accounts=Accounts(accounts_path(settings)),
-            tenants=Tenants(settings, shared or SharedModels(settings)),
+            accounts=open_accounts(settings),
+            tenants=Tenants(settings, shared or SharedModels(settings), presence.count),
             limiter=RateLimiter(options.requests_per_minute, options.burst),
             voice_engines=voice_engines or SettingsVoiceEngines(settings),
+            presence=presence,
         )
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.presence.close()
         self.tenants.close()
         self.tenants.shared.close()
         self.accounts.close()
-
-
-def accounts_path(settings: config.Settings) -> Path:
-    return settings.home / "server" / "accounts.db"
 
 
 def server_state(connection: HTTPConnection) -> ServerState:

@@ -7,17 +7,25 @@ route has no way to reach another user's store.
 
 ``SharedModels`` holds what holds no user data: the model backend and the embedding
 models, created once. The embedders are not safe to call from two threads at once, so
-calls to them queue on a lock; the embedded model has its own lock, so users' replies
-queue on it too. That is fine for a handful of users; a concurrency limit with "busy"
-events is the next step.
+calls to them queue on a lock. Generations go through a ``ModelGate``: at most
+``server.model_concurrency`` at once, the rest queued (and told so), or refused when the
+queue is full.
+
+A process keeps at most about ``server.max_open_tenants`` tenants open (least recently
+used close first), so memory and open files stay bounded with thousands of users. A
+tenant holds only caches: its store connection and its recall index, which catches up
+with rows that other processes wrote (it reads turns and vectors after the last it has).
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
+import contextlib
+import itertools
 import threading
-from collections.abc import Sequence
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,15 +33,23 @@ from typing import Any
 from os1 import config
 from os1.domain import Turn
 from os1.llm.base import LLMBackend
+from os1.llm.gate import GatedBackend, ModelGate
 from os1.llm.registry import create_backend
 from os1.memory.embedding import Embedder, EmbeddingUnavailable, Vectors, load_embedder
 from os1.memory.ingest import Memorizer
+from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
 from os1.mind import assembly, onboarding
 from os1.mind.companion import Companion
 from os1.mind.onboarding import Answers
 from os1.server.accounts import Account
+
+# A tenant used this recently stays open even beyond max_open_tenants: a request may be
+# about to use it.
+MIN_IDLE_BEFORE_CLOSING_S = 30.0
+# Each open tenant's page cache. The operating system caches the files anyway; SQLite's own
+# default (up to 2 MB a connection, ~170 kB in practice) times thousands of users is GBs.
+TENANT_CACHE_KB = 16
 
 
 class LockedEmbedder:
@@ -72,13 +88,25 @@ class SharedModels:
         )
         self._lock = threading.Lock()
         self.warnings: list[str] = []
+        self.gate = ModelGate(model_slots(settings), int(settings.get("server.model_queue")))
+        self._gated: LLMBackend | None = None
+        # Lexical recall: no embedding per question or per turn (the way to scale a process).
+        self.lexical_recall = settings.get("server.recall") == "lexical"
 
     @property
     def backend(self) -> LLMBackend:
+        """The model, behind the gate: every generation takes a slot."""
         with self._lock:
-            if self._backend is None:
-                self._backend = create_backend(self.settings)
-            return self._backend
+            if self._gated is None:
+                raw = self._backend if self._backend is not None else create_backend(self.settings)
+                self._backend = raw
+                self._gated = GatedBackend(raw, self.gate)
+            return self._gated
+
+    @property
+    def recall_embedders(self) -> list[Embedder]:
+        """The embedders recall uses: none with ``server.recall = lexical``."""
+        return [] if self.lexical_recall else self.embedders
 
     @property
     def embedders(self) -> list[Embedder]:
@@ -99,6 +127,15 @@ class SharedModels:
         with self._lock:
             if self._backend is not None:
                 self._backend.close()
+
+
+def model_slots(settings: config.Settings) -> int:
+    """``server.model_concurrency``, where 0 means: one for a model in this process (it
+    runs one generation at a time anyway), 16 for a model server."""
+    configured = int(settings.get("server.model_concurrency"))
+    if configured > 0:
+        return configured
+    return 1 if settings.get("model.backend") in ("embedded", "auto") else 16
 
 
 class EventHub:
@@ -139,15 +176,28 @@ class Tenant:
     one SQLite connection, used by one thread at a time."""
 
     def __init__(
-        self, account: Account, home: Path, settings: config.Settings, shared: SharedModels
+        self,
+        account: Account,
+        home: Path,
+        settings: config.Settings,
+        shared: SharedModels,
+        events: EventHub | None = None,
+        talking_with: Callable[[], int] | None = None,
     ):
         self.account = account
         self.home = home
         self.settings = settings
         self.shared = shared
         self.lock = threading.Lock()
-        self.events = EventHub()
-        self.store = assembly.open_store(settings)
+        # Kept by Tenants per user, so /v1/events streams outlive a closed tenant.
+        self.events = events or EventHub()
+        self.talking_with = talking_with
+        self.last_used = time.monotonic()
+        # Requests and sessions using this tenant now; an evicted tenant must have none.
+        self.leases = 0
+        self.closed = False
+        self._store: Store | None = None
+        self._store_lock = threading.Lock()
         self._companion: Companion | None = None
         # A retriever for search, kept so its index is built once; dropped after forgetting.
         self._retriever: HybridRetriever | None = None
@@ -156,11 +206,37 @@ class Tenant:
     def backend(self) -> LLMBackend:
         return self.shared.backend
 
+    @property
+    def store(self) -> Store:
+        """This user's store, opened on first use (on a worker thread, not the event loop)."""
+        with self._store_lock:
+            if self._store is None:
+                if self.closed:
+                    raise RuntimeError("this tenant was closed")  # a caller kept it too long
+                self._store = assembly.open_store(
+                    self.settings, user_id=self.account.id, cache_kb=TENANT_CACHE_KB
+                )
+            return self._store
+
+    @contextlib.contextmanager
+    def leased(self) -> Iterator[Tenant]:
+        """Keep this tenant open while inside (a turn, a voice session)."""
+        with self.lock:
+            self.leases += 1
+        try:
+            yield self
+        finally:
+            with self.lock:
+                self.leases -= 1
+            self.last_used = time.monotonic()
+
     def memorizer(self) -> Memorizer:
-        return assembly.memorizer(self.settings, self.store, self.shared.embedders, self._model)
+        return assembly.memorizer(
+            self.settings, self.store, self.shared.recall_embedders, self._model
+        )
 
     def retriever(self) -> HybridRetriever:
-        return assembly.retriever(self.store, self.shared.embedders)
+        return assembly.retriever(self.store, self.shared.recall_embedders)
 
     def _model(self) -> LLMBackend:
         return self.backend
@@ -177,18 +253,20 @@ class Tenant:
             self._companion = self._new_companion(self.store)
         return self._companion
 
-    def voice_companion(self) -> tuple[Companion, SQLiteStore]:
+    def voice_companion(self) -> tuple[Companion, Store]:
         """A companion on its own connection to this user's database, for a voice session
         (which uses it from its own threads, outside ``lock``). Close the store after."""
-        store = assembly.open_store(self.settings)
+        store = assembly.open_store(self.settings, user_id=self.account.id)
         try:
             return self._new_companion(store), store
         except BaseException:
             store.close()
             raise
 
-    def _new_companion(self, store: SQLiteStore) -> Companion:
-        return assembly.companion(self.settings, store, self.backend, self.shared.embedders)
+    def _new_companion(self, store: Store) -> Companion:
+        return assembly.companion(
+            self.settings, store, self.backend, self.shared.recall_embedders, self.talking_with
+        )
 
     def set_up(self, answers: Answers) -> tuple[str, str]:
         """The first meeting: store the answers, let the OS choose its name, greet."""
@@ -205,44 +283,96 @@ class Tenant:
         self._companion = None
         self._retriever = None
 
-    def erase(self) -> None:
-        """Delete everything this user's OS1 holds, back to before the first run: the
-        database and anything else in the user's home. Hold ``lock``."""
-        self.store.close()
-        shutil.rmtree(self.home, ignore_errors=True)
-        self.store = assembly.open_store(self.settings)
+    def erase(self) -> dict[str, int]:
+        """Delete everything this user's OS1 holds, back to before the first run (on
+        PostgreSQL, this user's rows only); how many rows went from each table. Hold
+        ``lock``, which also keeps the tenant cache from closing this tenant meanwhile.
+        Rows, not the file: another worker's or a voice session's open connection to the
+        same database sees the erase at once."""
+        erased = self.store.erase()
         self.reset_recall()
+        return erased
 
     def close(self) -> None:
         with self.lock:
-            self.store.close()
+            self._close_store()
+
+    def _close_store(self) -> None:
+        with self._store_lock:
+            self.closed = True
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def close_if_idle(self, idle_since: float) -> bool:
+        """Close unless in use or used after ``idle_since``; True if closed."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.leases or self.last_used > idle_since or self.closed:
+                return False
+            self._close_store()
+            return True
+        finally:
+            self.lock.release()
 
 
 class Tenants:
-    """Every user's tenant, opened on the user's first request and kept open."""
+    """Users' tenants, opened on a user's request; the least recently used close when
+    more than ``max_open`` are open (none used in the last half minute or in use)."""
 
-    def __init__(self, settings: config.Settings, shared: SharedModels) -> None:
+    def __init__(
+        self,
+        settings: config.Settings,
+        shared: SharedModels,
+        talking_with: Callable[[], int] | None = None,
+        max_open: int | None = None,
+    ) -> None:
         self.settings = settings
         self.shared = shared
+        self.talking_with = talking_with
+        self.max_open = max_open or int(settings.get("server.max_open_tenants"))
         self._lock = threading.Lock()
-        self._open: dict[int, Tenant] = {}
+        self._open: OrderedDict[int, Tenant] = OrderedDict()
+        self._hubs: dict[int, EventHub] = {}
 
     def home_of(self, account: Account) -> Path:
         return self.settings.home / "users" / str(account.id)
 
+    @property
+    def open_count(self) -> int:
+        with self._lock:
+            return len(self._open)
+
     def for_account(self, account: Account) -> Tenant:
         with self._lock:
             tenant = self._open.get(account.id)
-            if tenant is None:
+            if tenant is None or tenant.closed:
                 home = self.home_of(account)
+                hub = self._hubs.setdefault(account.id, EventHub())
                 # The server's settings (model, memory, chat), with this user's home: their
                 # database is <home>/os1.db.
-                tenant = Tenant(account, home, replace(self.settings, home=home), self.shared)
+                user_settings = replace(self.settings, home=home)
+                tenant = Tenant(account, home, user_settings, self.shared, hub, self.talking_with)
                 self._open[account.id] = tenant
+            self._open.move_to_end(account.id)
+            tenant.last_used = time.monotonic()
+            if len(self._open) > self.max_open:
+                self._close_least_recent()
             return tenant
+
+    def _close_least_recent(self) -> None:
+        """Close idle tenants from the least recently used end (a bounded look, so a
+        request never pays for a long scan)."""
+        idle_since = time.monotonic() - MIN_IDLE_BEFORE_CLOSING_S
+        for user_id in list(itertools.islice(self._open, 64)):
+            if len(self._open) <= self.max_open:
+                return
+            if self._open[user_id].close_if_idle(idle_since):
+                del self._open[user_id]
 
     def close(self) -> None:
         with self._lock:
-            tenants, self._open = list(self._open.values()), {}
+            tenants, self._open = list(self._open.values()), OrderedDict()
         for tenant in tenants:
             tenant.close()

@@ -91,6 +91,7 @@ async def voice(websocket: WebSocket) -> None:
     writer = asyncio.create_task(_write(socket, outbox))
     watcher = asyncio.create_task(_finished_turns(conversation, tenant.events.publish, outbox))
     await outbox.put(protocol.hello(synthesizer.sample_rate))
+    state.presence.connected(tenant.account.id)
     try:
         while (message := await receive(socket, state)) is not None:
             try:
@@ -105,6 +106,7 @@ async def voice(websocket: WebSocket) -> None:
         pass
     finally:
         # An abandoned socket stops the reply; what was heard is stored.
+        state.presence.disconnected(tenant.account.id)
         conversation.barge_in(stream.at)
         watcher.cancel()
         await outbox.put(None)
@@ -161,6 +163,7 @@ def _close_when_done(conversation: VoiceConversation, store: Any) -> None:
     deadline = time.monotonic() + 10
     while conversation.speaking and time.monotonic() < deadline:
         time.sleep(0.05)
+    conversation.close()
     store.close()
 
 

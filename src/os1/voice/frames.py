@@ -106,6 +106,8 @@ class SpokenTurn:
     bargein_stop_s: float | None = None
     reply_turn_id: int | None = None
     error: str | None = None
+    # The reply was begun in the pause before the turn ended, on the same words.
+    begun_early: bool = False
 
 
 Frame = (

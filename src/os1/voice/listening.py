@@ -100,21 +100,38 @@ class FinishesEarly(Protocol):
 
     def resume(self) -> None: ...
 
+    def early_result(self) -> str | None: ...
+
 
 class Transcriber:
     """Streams speech into the recognizer from a little before it started (``pre_roll_ms``,
-    so the first syllable is not lost) and emits partial transcripts as they change."""
+    so the first syllable is not lost) and emits partial transcripts as they change.
+
+    With a recognizer that finishes early, a pause starts the final pass at once, and the
+    live pass is held: the pause's audio waits in ``_held`` and is decoded only if speech
+    resumes. Decoding silence costs a live pass about a fifth of a core, which the final
+    pass and the reply begun in the pause need more (2 cores)."""
 
     def __init__(self, recognizer: Recognizer, pre_roll_ms: float = 300.0) -> None:
         self.recognizer = recognizer
         self.pre_roll_s = pre_roll_ms / 1000
         self.listening = False
         self._recent: deque[AudioIn] = deque()
+        self._held: list[AudioIn] | None = None
+
+    def early_result(self) -> str | None:
+        """The words of the final pass started in the current pause, once it is done; None
+        if the recognizer cannot finish early or no pass is under way."""
+        if isinstance(self.recognizer, FinishesEarly):
+            return self.recognizer.early_result()
+        return None
 
     def process(self, frame: Frame) -> Iterable[Frame]:
         out: list[Frame] = [frame]
         if isinstance(frame, AudioIn):
-            if self.listening:
+            if self.listening and self._held is not None:
+                self._held.append(frame)
+            elif self.listening:
                 out.extend(self._feed(frame))
             else:
                 self._recent.append(frame)
@@ -128,12 +145,16 @@ class Transcriber:
             self._recent.clear()
         elif isinstance(frame, SpeechStarted) and isinstance(self.recognizer, FinishesEarly):
             self.recognizer.resume()
+            held, self._held = self._held or [], None
+            for earlier in held:
+                out.extend(self._feed(earlier))
         elif (
             isinstance(frame, SpeechStopped)
             and self.listening
             and isinstance(self.recognizer, FinishesEarly)
         ):
             self.recognizer.prefinish()
+            self._held = []
         return out
 
     def _feed(self, frame: AudioIn) -> list[Frame]:
@@ -143,6 +164,7 @@ class Transcriber:
     def finish(self) -> str:
         """The final transcript of the utterance; listening stops until speech starts again."""
         self.listening = False
+        self._held = None
         return self.recognizer.finish().strip()
 
 

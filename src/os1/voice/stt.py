@@ -121,6 +121,11 @@ class PocketSphinxRecognizer:
         """Speech went on after a pause: an early final pass no longer covers it."""
         self._early = None
 
+    def early_result(self) -> str | None:
+        """The early final pass's transcript, waiting for it to finish; None if none."""
+        early = self._early
+        return early.result().strip() if early is not None else None
+
     def feed(self, samples: np.ndarray) -> str | None:
         if not self._in_utterance:
             self.start()

@@ -1,0 +1,276 @@
+"""What a store offers the rest of OS1, whichever database holds it.
+
+``SQLiteStore`` (one file per person) and ``PostgresStore`` (one database, every row
+scoped to one user) both provide ``Store``; code outside ``os1.memory`` names only this.
+A store is used by one thread at a time, as a SQLite connection is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
+from os1.memory.derived import Fact, Summary
+from os1.memory.extraction import ExtractedFact
+
+VectorBatch = dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]
+
+
+class Restorer(Protocol):
+    """Writes whole records as they were (import and ``os1 db migrate``), all in one
+    transaction. With ``keep_ids`` each record keeps its id; otherwise it gets a new one.
+    References (a turn's session, a fact's sources) must already be the new ids; every
+    method returns the id the record got."""
+
+    def profile(self, profile: UserProfile) -> None:
+        """Replace the profile."""
+
+    def persona(self, version: int, created_at: datetime, reason: str, persona: Persona) -> int:
+        """Add one persona version."""
+
+    def session(self, session: Session) -> int:
+        """Add a session with its start, end and reflection times."""
+
+    def turn(self, turn: Turn) -> int:
+        """Add a turn to its (already restored) session."""
+
+    def fact(self, fact: Fact) -> int:
+        """Add a fact with its validity, successor and source turns."""
+
+    def summary(self, summary: Summary) -> int:
+        """Add a summary with its source turns."""
+
+    def state(self, values: Mapping[str, int]) -> None:
+        """Set memory state values (e.g. how far fact extraction has read)."""
+
+    def timings(self, turn_id: int, timings: Mapping[str, float]) -> None:
+        """A turn's stage timings."""
+
+    def vectors(
+        self,
+        model: str,
+        kind: str,
+        rows: Sequence[tuple[int, int]],
+        vectors: npt.NDArray[np.float32],
+    ) -> None:
+        """Vectors of (turn id, idx) rows, as ``Store.put_vectors``."""
+
+
+class Store(Protocol):
+    """Sessions, turns, profile, persona versions, and what is derived from turns."""
+
+    # --- lifecycle --------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the connection (a pooled one goes back to its pool)."""
+
+    @property
+    def schema_version(self) -> int:
+        """The version of the database's schema (SQLite's user_version, or the last
+        PostgreSQL migration applied)."""
+
+    def restoring(self, keep_ids: bool) -> AbstractContextManager[Restorer]:
+        """A ``Restorer`` whose writes commit together when the block ends, or not at all."""
+
+    # --- sessions ---------------------------------------------------------------
+
+    def start_session(self, at: datetime | None = None) -> Session:
+        """Open a new session."""
+
+    def end_session(self, session_id: int, at: datetime | None = None) -> None:
+        """Close a session that is still open."""
+
+    def mark_reflected(self, session_id: int) -> None:
+        """Record that the companion reflected on this session."""
+
+    def current_session(self, gap: timedelta, at: datetime | None = None) -> Session | None:
+        """The open session, if its last turn is more recent than ``gap``."""
+
+    def open_sessions(self) -> list[Session]:
+        """Sessions not yet ended, oldest first."""
+
+    def unreflected_sessions(self) -> list[Session]:
+        """Ended sessions not yet reflected on, oldest first."""
+
+    def sessions(self) -> list[Session]:
+        """Every session, oldest first."""
+
+    def last_turn_at(self, session_id: int) -> datetime | None:
+        """When the session's last turn was said."""
+
+    def adjacent_sessions(self, session_id: int) -> tuple[Session | None, Session | None]:
+        """The sessions just before and just after ``session_id``."""
+
+    # --- turns ------------------------------------------------------------------
+
+    def add_turn(
+        self,
+        session_id: int,
+        role: Role,
+        speaker: str,
+        text: str,
+        status: TurnStatus = TurnStatus.COMPLETE,
+        at: datetime | None = None,
+        importance: float = 0.0,
+        extra: str = "",
+    ) -> Turn:
+        """Store a turn now (it is on disk before the model is asked anything)."""
+
+    def finish_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
+        """Set a pending turn's final text and status."""
+
+    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
+        """Correct what a turn says. What was derived from the old words goes, as when
+        forgetting: its facts and summaries (how many: ``facts``, ``summaries``), its
+        vectors (``vectors``) and the next turn's context, both rebuilt by the next index.
+        None if there is no such turn."""
+
+    def recent_turns(self, limit: int, session_id: int | None = None) -> list[Turn]:
+        """The last ``limit`` turns (of one session, if given), oldest first."""
+
+    def turns(self, session_id: int | None = None) -> list[Turn]:
+        """Every turn (of one session, if given), in order."""
+
+    def turns_after(self, turn_id: int, limit: int = 1_000_000) -> list[Turn]:
+        """Up to ``limit`` turns with ids above ``turn_id``, in order."""
+
+    def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
+        """The turns that exist among ``ids``, by id."""
+
+    def previous_turns(self, turns: Sequence[Turn]) -> dict[int, Turn]:
+        """For each turn, the turn before it in the same session, if any."""
+
+    def neighbours(self, turn_id: int, before: int = 1, after: int = 1) -> list[Turn]:
+        """The turn with up to ``before`` and ``after`` turns around it, same session."""
+
+    def speakers(self) -> list[str]:
+        """Every distinct speaker."""
+
+    def turn_count(self) -> int:
+        """How many turns there are."""
+
+    def save_timings(self, turn_id: int, timings: dict[str, float]) -> None:
+        """When each stage of a spoken turn happened."""
+
+    def timings(self, turn_id: int) -> dict[str, float]:
+        """A turn's stage timings, earliest first."""
+
+    def search_turns(
+        self, query: str, limit: int, exclude_session: int | None = None
+    ) -> list[tuple[Turn, float]]:
+        """Full-text search over every turn; higher scores are better."""
+
+    def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
+        """(turn id, score) of the best full-text matches, best first."""
+
+    # --- state ------------------------------------------------------------------
+
+    def state(self, key: str) -> int:
+        """A memory state value, 0 when unset."""
+
+    def set_state(self, key: str, value: int) -> None:
+        """Set a memory state value."""
+
+    def all_state(self) -> dict[str, int]:
+        """Every memory state value."""
+
+    # --- profile and persona ----------------------------------------------------
+
+    def save_profile(self, profile: UserProfile) -> None:
+        """Replace the user's profile."""
+
+    def profile(self) -> UserProfile | None:
+        """The user's profile, if set up."""
+
+    def save_persona(self, persona: Persona, reason: str) -> int:
+        """Keep a new persona version; returns its number."""
+
+    def persona(self) -> Persona | None:
+        """The latest persona version."""
+
+    def persona_history(self) -> list[tuple[int, datetime, str, Persona]]:
+        """Every persona version: number, when, why, and the persona."""
+
+    # --- facts ------------------------------------------------------------------
+
+    def add_fact(
+        self, fact: ExtractedFact, source_turn_ids: Sequence[int], at: datetime | None = None
+    ) -> Fact:
+        """Record a fact; a repeat strengthens the old one, a change supersedes it."""
+
+    def fact(self, fact_id: int) -> Fact | None:
+        """One fact, if it exists."""
+
+    def facts(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
+        """Current facts (and superseded ones with ``include_past``), newest first."""
+
+    def facts_from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
+        """Facts that came from any of these turns."""
+
+    def edit_fact(self, fact_id: int, value: str) -> Fact | None:
+        """Correct a fact's value."""
+
+    def delete_fact(self, fact_id: int) -> None:
+        """Delete a fact; a fact it superseded no longer points at it."""
+
+    def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
+        """Full-text search over facts; higher scores are better."""
+
+    # --- summaries --------------------------------------------------------------
+
+    def add_summary(
+        self, kind: str, text: str, source_turn_ids: Sequence[int], session_id: int | None = None
+    ) -> Summary:
+        """Keep a summary and the turns it came from."""
+
+    def summaries(
+        self, kind: str | None = None, summary_id: int | None = None, session_id: int | None = None
+    ) -> list[Summary]:
+        """Summaries matching every given filter, oldest first."""
+
+    def edit_summary(self, summary_id: int, text: str) -> Summary | None:
+        """Correct a summary's text; None if there is no such summary."""
+
+    def delete_summaries(self, kind: str, session_id: int | None = None) -> None:
+        """Delete the summaries of one kind (and session)."""
+
+    # --- vectors ----------------------------------------------------------------
+
+    def put_vectors(
+        self,
+        model: str,
+        kind: str,
+        rows: Sequence[tuple[int, int]],
+        vectors: npt.NDArray[np.float32],
+    ) -> None:
+        """Store one vector per (turn id, idx) row."""
+
+    def vectors_after(self, after_rowid: int, limit: int = 100_000) -> tuple[VectorBatch, int]:
+        """Up to ``limit`` vectors stored after position ``after_rowid``, by (model, kind):
+        turn ids and matrix; and the last position read (``after_rowid`` if none)."""
+
+    def vector_counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
+        """How many vectors each (model, kind) has after position ``after_rowid``."""
+
+    def last_vector_rowid(self) -> int:
+        """The position of the last vector stored (0 when there are none)."""
+
+    def turns_without_vectors(self, model: str, limit: int = 100_000) -> list[int]:
+        """Turns that ``model`` has not embedded yet, in order."""
+
+    # --- forgetting -------------------------------------------------------------
+
+    def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
+        """Delete turns and everything derived from them; how many of each went."""
+
+    def erase(self) -> dict[str, int]:
+        """Delete everything, back to before the first run: every session, turn, fact,
+        summary, vector, the profile and every persona version (on PostgreSQL, this
+        user's rows and no one else's); how many rows went from each table. In-memory
+        indexes in any process reload."""
