@@ -56,3 +56,21 @@ ensure_system_packages() {
     echo "For voice, install: ${missing[*]} (e.g. apt-get install ${missing[*]})." >&2
   fi
 }
+
+# The browser suite (tests/test_web.py) drives Debian's Chromium; only test.sh needs it,
+# so starting OS1 stays lean. Playwright and axe-core come with the dev extra (pip).
+ensure_browser() {
+  [ -x /usr/bin/chromium ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
+  if command -v apt-get >/dev/null && { [ "$(id -u)" -eq 0 ] || [ -n "$sudo" ]; }; then
+    echo "Installing chromium (the browser tests)…"
+    if ! { $sudo apt-get install -y -q chromium >/dev/null 2>&1 \
+        || { $sudo apt-get update -q >/dev/null 2>&1 \
+             && $sudo apt-get install -y -q chromium >/dev/null 2>&1; }; }; then
+      echo "Could not install chromium; the browser tests will fail (apt-get install chromium)." >&2
+    fi
+  else
+    echo "For the browser tests, install chromium (apt-get install chromium)." >&2
+  fi
+}

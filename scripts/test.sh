@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 ensure_system_packages
+ensure_browser
 ensure_venv "[dev]"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "ruff lint";        .venv/bin/ruff check src tests bench

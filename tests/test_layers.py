@@ -74,17 +74,27 @@ def test_only_the_server_imports_the_web_framework() -> None:
     assert not wrong, wrong
 
 
-# The PostgreSQL driver is the PostgreSQL backend's business alone (and the server's
-# account store's, which uses the backend's pool).
+# The PostgreSQL driver is the PostgreSQL backend's business alone, and the server's
+# modules made for PostgreSQL (the account store, which uses the backend's pool, and
+# presence over LISTEN/NOTIFY: server/*_pg.py).
 DATABASE_DRIVER = {"psycopg", "psycopg_pool"}
 
 
+def postgres_module(relative: Path) -> bool:
+    name = relative.as_posix()
+    return name.startswith("memory/postgres/") or (
+        name.startswith("server/")
+        and (relative.stem.endswith("_pg") or relative.stem == "accounts_postgres")
+    )
+
+
 def test_only_the_postgresql_backend_imports_the_driver() -> None:
-    allowed = ("memory/postgres/", "server/accounts_postgres.py")
     wrong = [
         f"{path.relative_to(SRC)} imports {name}"
         for path in SRC.rglob("*.py")
-        if not str(path.relative_to(SRC)).startswith(allowed)
+        if not postgres_module(path.relative_to(SRC))
         for name in imported_modules(path) & DATABASE_DRIVER
     ]
     assert not wrong, wrong
+    assert postgres_module(Path("server/presence_pg.py"))
+    assert not postgres_module(Path("server/app.py"))

@@ -17,13 +17,14 @@ from os1.cli.main import cli
 from os1.config import load
 from os1.domain import Persona, Role, UserProfile
 from os1.memory import portability
+from os1.memory.columns import MEMORY_TABLES
 from os1.memory.embedding import load_embedder
 from os1.memory.extraction import ExtractedFact
 from os1.memory.ingest import Memorizer
 from os1.memory.postgres import LATEST, PostgresStore, upgrade
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore, StoreError
-from os1.server.accounts import Accounts
+from os1.server.accounts import AccountError, Accounts
 from os1.server.accounts_postgres import PostgresAccounts
 from tests.support.postgres import PostgresDatabases
 
@@ -67,6 +68,40 @@ def test_a_store_reads_and_writes_only_its_own_users_rows(postgres_url: str) -> 
     kept = seven.fact(1)
     assert kept is not None and kept.value == "zanzibar"
     assert seven.timings(sevens[0]) == {"first_token": 0.3}
+
+
+def test_erasing_one_user_leaves_every_other_users_rows(postgres_url: str) -> None:
+    seven, eight = PostgresStore(postgres_url, 7), PostgresStore(postgres_url, 8)
+    fill(seven, "zanzibar")
+    eights = fill(eight, "walrus")
+    erased = seven.erase()
+    assert erased["turns"] == 2 and erased["sessions"] == 1 and erased["profile"] == 1
+    assert seven.turns() == [] and seven.profile() is None and seven.vectors_after(0)[0] == {}
+    assert [t.id for t in eight.turns()] == eights and eight.timings(eights[0])
+    assert [f.value for f in eight.facts()] == ["walrus"] and len(eight.summaries()) == 1
+    assert eight.profile() is not None and len(eight.persona_history()) == 1
+    with psycopg.connect(postgres_url) as conn:
+        for table in MEMORY_TABLES:
+            users = conn.execute(f"SELECT DISTINCT user_id FROM {table}".encode()).fetchall()
+            assert 7 not in {u for (u,) in users} or table == "memory_state", table
+    # A new first run numbers from 1 again, as a fresh SQLite file does.
+    assert fill(seven, "quokka") == eights
+
+
+def test_a_token_rotates_on_both_account_stores(postgres_url: str, home: Path) -> None:
+    for accounts in (Accounts(home / "server" / "accounts.db"), PostgresAccounts(postgres_url)):
+        account, old = accounts.add("alice")
+        other, kept = accounts.add("bob")
+        new = accounts.rotate(account.id)
+        assert new != old and new.startswith(f"os1_{account.id}_")
+        assert accounts.authenticate(old) is None and accounts.authenticate(new) == account
+        assert accounts.authenticate(kept) == other
+        accounts.revoke("bob")
+        with pytest.raises(AccountError):
+            accounts.rotate(other.id)  # a revoked account stays revoked
+        with pytest.raises(AccountError):
+            accounts.rotate(999)
+        accounts.close()
 
 
 def test_every_table_is_keyed_by_user(postgres_url: str) -> None:

@@ -7,9 +7,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from os1.domain import Persona, Role, TurnStatus, UserProfile
+from os1.memory.extraction import ExtractedFact
 from os1.memory.protocol import Store
 from os1.memory.store import SQLiteStore, StoreBusy, StoreError
 
@@ -134,10 +136,10 @@ def test_timings_state_and_turn_edits(store: Store) -> None:
     assert store.timings(turn.id) == {"speech_end": 0.0, "first_token": 0.4}
     store.set_state("facts_through_turn", turn.id)
     assert store.state("facts_through_turn") == turn.id and store.state("missing") == 0
-    assert store.edit_turn(turn.id, "Hello Catherine")
+    assert store.edit_turn(turn.id, "Hello Catherine") == {"facts": 0, "summaries": 0, "vectors": 0}
     assert store.turns_by_ids([turn.id])[turn.id].text == "Hello Catherine"
     assert store.state("generation") == 1  # in-memory indexes reload after an edit
-    assert not store.edit_turn(turn.id + 100, "nothing")
+    assert store.edit_turn(turn.id + 100, "nothing") is None
     assert store.search_turns("Catherine", 5)[0][0].id == turn.id
     assert store.speakers() == ["Theodore"] and store.turn_count() == 1
     assert store.last_turn_at(session.id) == turn.created_at
@@ -155,3 +157,73 @@ def test_search_reads_a_reply_through_the_turn_before_it(store: Store) -> None:
     # Forgetting the first turn takes it out of the reply's context too.
     store.forget_turns([reply.id - 1])
     assert store.bm25("hike", 10) == []
+
+
+def test_editing_a_turn_drops_what_came_from_its_old_words(store: Store) -> None:
+    session = store.start_session()
+    said = store.add_turn(session.id, Role.USER, "Theodore", "My sister Anna lives in Lisbon.")
+    reply = store.add_turn(session.id, Role.COMPANION, "Samantha", "That sounds lovely.")
+    store.add_fact(ExtractedFact("relationship", "Theodore", "sister", "Anna", 0.8), [said.id])
+    store.add_summary("session", "Theodore's sister lives in Lisbon", [said.id], session.id)
+    store.put_vectors("m", "context", [(said.id, 0), (reply.id, 0)], np.eye(2, 4, dtype=np.float32))
+    assert reply.id in dict(store.bm25("Lisbon", 10))  # the reply carries it as context
+
+    dropped = store.edit_turn(said.id, "My sister Maria lives in Porto.")
+    assert dropped == {"facts": 1, "summaries": 1, "vectors": 1}
+    assert store.facts(include_past=True) == [] and store.summaries() == []
+    # The next turn's context is rebuilt from the new words, and both are re-embedded.
+    assert store.bm25("Lisbon", 10) == []
+    assert set(dict(store.bm25("Porto", 10))) == {said.id, reply.id}
+    assert store.turns_without_vectors("m") == [said.id, reply.id]
+    assert store.state("generation") == 1
+
+
+def test_editing_a_summary(store: Store) -> None:
+    session = store.start_session()
+    turn = store.add_turn(session.id, Role.USER, "Theodore", "We talked about the trip.")
+    summary = store.add_summary("session", "Talked about a trip", [turn.id], session.id)
+    edited = store.edit_summary(summary.id, "Planned the trip to Lisbon")
+    assert edited is not None and edited.text == "Planned the trip to Lisbon"
+    assert edited.source_turn_ids == (turn.id,)
+    assert store.summaries(summary_id=summary.id)[0].text == "Planned the trip to Lisbon"
+    assert store.edit_summary(summary.id + 100, "nothing") is None
+
+
+def test_erasing_removes_everything_and_indexes_reload(store: Store) -> None:
+    store.save_profile(UserProfile(name="Theodore"))
+    store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
+    session = store.start_session()
+    said = store.add_turn(session.id, Role.USER, "Theodore", "My secret is zanzibarquokka.")
+    store.add_fact(
+        ExtractedFact("preference", "Theodore", "likes", "zanzibarquokka", 0.5), [said.id]
+    )
+    store.add_summary("session", "A secret: zanzibarquokka", [said.id], session.id)
+    store.put_vectors("m", "context", [(said.id, 0)], np.eye(1, 4, dtype=np.float32))
+    store.save_timings(said.id, {"first_token": 0.3})
+    store.set_state("generation", 4)
+
+    erased = store.erase()
+    assert erased["turns"] == 1 and erased["facts"] == 1 and erased["persona_versions"] == 1
+    assert store.sessions() == [] and store.turns() == [] and store.turn_count() == 0
+    assert store.facts(include_past=True) == [] and store.summaries() == []
+    assert store.profile() is None and store.persona() is None and store.persona_history() == []
+    assert store.search_turns("zanzibarquokka", 5) == []
+    assert store.search_facts("zanzibarquokka", 5) == []
+    assert store.vectors_after(0)[0] == {} and store.timings(said.id) == {}
+    assert store.all_state() == {"generation": 5}  # every in-memory index reloads
+    # The first run can start again.
+    again = store.start_session()
+    assert store.add_turn(again.id, Role.USER, "Theodore", "Hello again.").text == "Hello again."
+
+
+def test_erasing_leaves_nothing_in_the_sqlite_file(sqlite_store: SQLiteStore) -> None:
+    session = sqlite_store.start_session()
+    for n in range(50):
+        said = sqlite_store.add_turn(session.id, Role.USER, "Theodore", f"zanzibarquokka {n}")
+        sqlite_store.add_fact(
+            ExtractedFact("preference", "Theodore", "likes", "quokkas", 0.5), [said.id]
+        )
+    sqlite_store.erase()
+    for path in sqlite_store.path.parent.glob("os1.db*"):
+        assert b"zanzibarquokka" not in path.read_bytes(), path.name
+        assert b"quokkas" not in path.read_bytes(), path.name

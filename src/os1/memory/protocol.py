@@ -125,8 +125,11 @@ class Store(Protocol):
     def finish_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
         """Set a pending turn's final text and status."""
 
-    def edit_turn(self, turn_id: int, text: str) -> bool:
-        """Correct what a turn says; its vectors are dropped and rebuilt later."""
+    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
+        """Correct what a turn says. What was derived from the old words goes, as when
+        forgetting: its facts and summaries (how many: ``facts``, ``summaries``), its
+        vectors (``vectors``) and the next turn's context, both rebuilt by the next index.
+        None if there is no such turn."""
 
     def recent_turns(self, limit: int, session_id: int | None = None) -> list[Turn]:
         """The last ``limit`` turns (of one session, if given), oldest first."""
@@ -231,6 +234,9 @@ class Store(Protocol):
     ) -> list[Summary]:
         """Summaries matching every given filter, oldest first."""
 
+    def edit_summary(self, summary_id: int, text: str) -> Summary | None:
+        """Correct a summary's text; None if there is no such summary."""
+
     def delete_summaries(self, kind: str, session_id: int | None = None) -> None:
         """Delete the summaries of one kind (and session)."""
 
@@ -262,3 +268,9 @@ class Store(Protocol):
 
     def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
         """Delete turns and everything derived from them; how many of each went."""
+
+    def erase(self) -> dict[str, int]:
+        """Delete everything, back to before the first run: every session, turn, fact,
+        summary, vector, the profile and every persona version (on PostgreSQL, this
+        user's rows and no one else's); how many rows went from each table. In-memory
+        indexes in any process reload."""

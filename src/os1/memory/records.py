@@ -15,6 +15,8 @@ def fact_record(fact: Fact) -> dict[str, Any]:
     return {
         "id": f"f{fact.id}",
         "text": fact.text,
+        # What editing a fact changes: the text is "<subject> <predicate>: <value>".
+        "value": fact.value,
         "importance": fact.importance,
         "valid_from": fact.valid_from.isoformat(),
         "valid_to": fact.valid_to.isoformat() if fact.valid_to else None,

@@ -26,6 +26,7 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
+from os1.memory.columns import MEMORY_TABLES
 from os1.memory.derived import DerivedMemory
 from os1.memory.schema import SCHEMA
 from os1.memory.sqlite_restore import SQLiteRestorer
@@ -345,6 +346,32 @@ class SQLiteStore(DerivedMemory):
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def erase(self) -> dict[str, int]:
+        """Delete every row, back to before the first run; how many went from each table.
+        Deleted content is overwritten (``secure_delete``), the full-text indexes are
+        merged down and the write-ahead log emptied, so the file keeps none of it."""
+        generation = self.state("generation")
+        with self._translate_errors():
+            self._db.execute("PRAGMA secure_delete=ON")
+            try:
+                with self._transaction() as db:
+                    erased = {
+                        table: db.execute(f"DELETE FROM {table}").rowcount
+                        for table in MEMORY_TABLES
+                    }
+                    for index in ("turns_fts", "facts_fts"):
+                        db.execute(f"INSERT INTO {index}({index}) VALUES ('optimize')")
+                    # Every in-memory index (in any process) reloads, finding nothing.
+                    db.execute(
+                        "INSERT INTO memory_state(key, value) VALUES ('generation', ?)",
+                        (generation + 1,),
+                    )
+            finally:
+                self._db.execute("PRAGMA secure_delete=OFF")
+            # A reader elsewhere may keep part of the log until it finishes; not an error.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return erased
 
     # --- profile and persona --------------------------------------------------
 

@@ -97,6 +97,10 @@ class AccountStore(Protocol):
     def revoke(self, name: str) -> Account:
         """Revoke an account's token; its data stays."""
 
+    def rotate(self, account_id: int) -> str:
+        """A new token for an active account, returned once; the old one stops working
+        at once. ``AccountError`` when there is no active account with this id."""
+
     def authenticate(self, token: str) -> Account | None:
         """The active account this token belongs to, or None."""
 
@@ -172,6 +176,18 @@ class Accounts:
         with self._lock:
             rows = self._db.execute("SELECT * FROM accounts ORDER BY id").fetchall()
         return [(_account(r), str(r["token_sha256"])) for r in rows]
+
+    def rotate(self, account_id: int) -> str:
+        """A new token for an active account; the old one stops working at once."""
+        token = new_token(account_id)
+        with self._lock:
+            changed = self._db.execute(
+                "UPDATE accounts SET token_sha256 = ? WHERE id = ? AND revoked_at IS NULL",
+                (token_hash(token), account_id),
+            ).rowcount
+        if changed == 0:
+            raise AccountError(f"no active account with id {account_id}")
+        return token
 
     def all_accounts(self) -> list[Account]:
         with self._lock:

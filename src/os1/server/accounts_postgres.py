@@ -73,6 +73,18 @@ class PostgresAccounts:
             raise AccountError(f"no account named {name!r}: see os1 users list")
         return _account(rows[0])
 
+    def rotate(self, account_id: int) -> str:
+        """A new token for an active account; the old one stops working at once."""
+        token = new_token(account_id)
+        rows = self._rows(
+            "UPDATE accounts SET token_sha256 = %s WHERE id = %s AND revoked_at IS NULL "
+            "RETURNING id",
+            (token_hash(token), account_id),
+        )
+        if not rows:
+            raise AccountError(f"no active account with id {account_id}")
+        return token
+
     def authenticate(self, token: str) -> Account | None:
         """The active account this token belongs to, or None."""
         user_id = token_user(token)

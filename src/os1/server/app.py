@@ -6,31 +6,28 @@ caller's own tenant; store work then runs on a thread, holding that tenant's loc
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from os1 import config
-from os1.domain import Turn
 from os1.llm.gate import ModelBusy
 from os1.memory import forgetting, portability
 from os1.memory.records import fact_record, summary_record
 from os1.mind import onboarding
 from os1.mind.onboarding import Answers, OnboardingError
-from os1.server import chat_ws, openai_api, sse, voice_ws
+from os1.server import chat_ws, journal, openai_api, preferences, sse, voice_ws, web
 from os1.server.conversation import full_reply
 from os1.server.http import (
     STATUS_FOR,
@@ -45,39 +42,10 @@ from os1.server.http import (
 )
 from os1.server.limits import retry_after_header
 from os1.server.openapi import openapi_schema
+from os1.server.routing import in_tenant, json_response, run_in_executor, turn_json
 from os1.server.state import ServerState, authenticate, server_state
-from os1.server.tenancy import Tenant
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-def json_response(data: Any, status: int = 200) -> Response:
-    # default=str: datetimes in personas and profiles become ISO text.
-    body = json.dumps(data, ensure_ascii=False, default=str)
-    return Response(body, status_code=status, media_type="application/json")
-
-
-async def in_tenant(tenant: Tenant, work: Callable[[], T]) -> T:
-    """Run blocking store work on a thread, one at a time for this user."""
-
-    def locked() -> T:
-        with tenant.lock:
-            return work()
-
-    return await run_in_threadpool(locked)
-
-
-def turn_json(turn: Turn) -> dict[str, Any]:
-    return {
-        "id": f"t{turn.id}",
-        "session_id": turn.session_id,
-        "role": turn.role.value,
-        "speaker": turn.speaker,
-        "text": turn.text,
-        "at": turn.created_at.isoformat(),
-        "status": turn.status.value,
-    }
 
 
 # --- routes -----------------------------------------------------------------------
@@ -114,16 +82,6 @@ async def setup(request: Request) -> Response:
     state: ServerState = request.app.state.os1
     name, greeting = await run_in_executor(state, tenant, first_meeting)
     return json_response({"name": name, "greeting": greeting}, 201)
-
-
-async def run_in_executor(state: ServerState, tenant: Tenant, work: Callable[[], T]) -> T:
-    """Model work goes on the generation pool, not the pool the store reads use."""
-
-    def locked() -> T:
-        with tenant.lock:
-            return work()
-
-    return await asyncio.get_running_loop().run_in_executor(state.pool, locked)
 
 
 async def me(request: Request) -> Response:
@@ -238,7 +196,10 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/export", export),
     Route("/v1/presence", presence),
     Route("/v1/events", sse.events),
+    *journal.ROUTES,
+    *preferences.ROUTES,
     *openai_api.ROUTES,
+    *web.ROUTES,
     chat_ws.ROUTE,
     voice_ws.ROUTE,
 ]

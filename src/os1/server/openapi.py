@@ -9,6 +9,7 @@ from os1 import __version__
 
 # (method, path, summary, query parameters, JSON body fields)
 ENDPOINTS: list[tuple[str, str, str, list[str], list[str]]] = [
+    ("get", "/", "The web app (no token needed to load it)", [], []),
     ("get", "/healthz", "Liveness check (no token needed)", [], []),
     (
         "post",
@@ -42,6 +43,28 @@ ENDPOINTS: list[tuple[str, str, str, list[str], list[str]]] = [
         "Forget a memory (t12, f3, s2) and everything derived from its turns",
         [],
         [],
+    ),
+    (
+        "patch",
+        "/v1/memories/{memory_id}",
+        "Correct a fact's value (f3), a summary (s2) or a turn's text (t12)",
+        [],
+        ["text"],
+    ),
+    ("get", "/v1/sessions", "Your conversations, newest first (the timeline)", ["limit"], []),
+    ("get", "/v1/sessions/{session_id}", "One conversation and everything said in it", [], []),
+    ("get", "/v1/persona/history", "Every version of the persona, and why it changed", [], []),
+    ("post", "/v1/sleep", "End the open session now; the OS reflects on it", [], []),
+    ("get", "/v1/setup", "The first meeting's questions, in order", [], []),
+    ("get", "/v1/settings", "Your settings: model (shown), voice, account", [], []),
+    ("patch", "/v1/settings", "Change the OS's voice", [], ["voice"]),
+    ("post", "/v1/token", "A new token for your account; the old one stops working", [], []),
+    (
+        "post",
+        "/v1/erase",
+        "Erase everything of yours (confirm: your account name)",
+        [],
+        ["confirm"],
     ),
     ("get", "/v1/export", "Everything OS1 remembers about you, as JSONL", [], []),
     ("get", "/v1/events", "Notices as SSE: hello, heartbeat, turn", [], []),
@@ -79,10 +102,11 @@ def openapi_schema() -> dict[str, Any]:
             {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
             for name in query
         ]
-        if "{memory_id}" in path:
-            parameters.append(
-                {"name": "memory_id", "in": "path", "required": True, "schema": {"type": "string"}}
-            )
+        for name in ("memory_id", "session_id"):
+            if "{" + name + "}" in path:
+                parameters.append(
+                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                )
         if parameters:
             operation["parameters"] = parameters
         if body:
@@ -94,7 +118,7 @@ def openapi_schema() -> dict[str, Any]:
                     }
                 },
             }
-        if path == "/healthz":
+        if path in ("/healthz", "/"):
             operation["security"] = []
         paths.setdefault(path, {})[method] = operation
     return {

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from os1 import __version__
 from os1.llm.base import CancelToken
 from os1.llm.gate import BusyNotice
 from os1.server.conversation import Finished, error_event, stream_reply
@@ -62,7 +63,8 @@ async def events(request: Request) -> Response:
 
     async def stream() -> AsyncIterator[str]:
         try:
-            yield event("hello", {"account": tenant.account.name})
+            # The version lets a page that reconnects after a restart say it is back, updated.
+            yield event("hello", {"account": tenant.account.name, "version": __version__})
             while True:
                 try:
                     notice = await asyncio.wait_for(queue.get(), state.options.heartbeat_s)

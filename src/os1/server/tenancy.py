@@ -283,6 +283,16 @@ class Tenant:
         self._companion = None
         self._retriever = None
 
+    def erase(self) -> dict[str, int]:
+        """Delete everything this user's OS1 holds, back to before the first run (on
+        PostgreSQL, this user's rows only); how many rows went from each table. Hold
+        ``lock``, which also keeps the tenant cache from closing this tenant meanwhile.
+        Rows, not the file: another worker's or a voice session's open connection to the
+        same database sees the erase at once."""
+        erased = self.store.erase()
+        self.reset_recall()
+        return erased
+
     def close(self) -> None:
         with self.lock:
             self._close_store()

@@ -131,19 +131,38 @@ class PostgresDerived:
             "DELETE FROM facts WHERE user_id = %s AND id = ANY(%s)", (self.user_id, fact_ids)
         )
 
-    def edit_turn(self, turn_id: int, text: str) -> bool:
-        """Correct what a turn says; its vectors are dropped and rebuilt by the next index."""
+    def _drop_derived(self, conn: Connection, turn_ids: list[int]) -> dict[str, int]:
+        """Delete what came from these turns: their vectors, and their facts and summaries
+        whole even when those have other sources too (they may carry what the changed or
+        forgotten turn said); how many of each went."""
+        user = self.user_id
+        fact_ids, summary_ids = _derived_from(conn, user, turn_ids)
+        vectors = conn.execute(
+            "DELETE FROM turn_vectors WHERE user_id = %s AND turn_id = ANY(%s)", (user, turn_ids)
+        ).rowcount
+        if fact_ids:
+            self._delete_facts(conn, fact_ids)
+        conn.execute(
+            "DELETE FROM summaries WHERE user_id = %s AND id = ANY(%s)", (user, summary_ids)
+        )
+        return {"facts": len(fact_ids), "summaries": len(summary_ids), "vectors": vectors}
+
+    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
+        """Correct what a turn says; what was derived from the old words goes (see
+        ``DerivedMemory.edit_turn``). None if there is no such turn."""
+        user = self.user_id
         with self._write() as conn:
+            followers = _followers(conn, user, [turn_id])
             changed = conn.execute(
                 "UPDATE turns SET text = %s WHERE user_id = %s AND id = %s",
-                (text, self.user_id, turn_id),
+                (text, user, turn_id),
             ).rowcount
-            conn.execute(
-                "DELETE FROM turn_vectors WHERE user_id = %s AND turn_id = %s",
-                (self.user_id, turn_id),
-            )
-            conn.execute(BUMP_GENERATION, (self.user_id,))
-        return changed > 0
+            if changed == 0:
+                return None
+            dropped = self._drop_derived(conn, [turn_id])
+            _refresh_context(conn, user, followers)
+            conn.execute(BUMP_GENERATION, (user,))
+        return dropped
 
     def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
         words = query_words(query)
@@ -199,6 +218,16 @@ class PostgresDerived:
             )
             for r in rows
         ]
+
+    def edit_summary(self, summary_id: int, text: str) -> Summary | None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE summaries SET text = %s WHERE user_id = %s AND id = %s",
+                (text, self.user_id, summary_id),
+            )
+            conn.execute(BUMP_GENERATION, (self.user_id,))
+        found = self.summaries(summary_id=summary_id)
+        return found[0] if found else None
 
     def delete_summaries(self, kind: str, session_id: int | None = None) -> None:
         with self._write() as conn:
@@ -272,59 +301,60 @@ class PostgresDerived:
             return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
         user = self.user_id
         with self._write() as conn:
-            fact_ids = _column(
-                conn,
-                "SELECT DISTINCT fact_id FROM fact_sources WHERE user_id = %s "
-                "AND turn_id = ANY(%s)",
-                (user, ids),
-            )
-            summary_ids = _column(
-                conn,
-                "SELECT DISTINCT summary_id FROM summary_sources WHERE user_id = %s "
-                "AND turn_id = ANY(%s)",
-                (user, ids),
-            )
-            # The turn after a forgotten one carries it as context: rebuilt without it.
-            followers = _column(
-                conn,
-                "SELECT (SELECT n.id FROM turns n WHERE n.user_id = t.user_id "
-                "AND n.session_id = t.session_id AND n.id > t.id AND n.id <> ALL(%(ids)s) "
-                "ORDER BY n.id LIMIT 1) FROM turns t WHERE t.user_id = %(user)s "
-                "AND t.id = ANY(%(ids)s)",
-                {"user": user, "ids": ids},
-            )
-            followers = [f for f in followers if f is not None]
-            vectors = conn.execute(
-                "DELETE FROM turn_vectors WHERE user_id = %s AND turn_id = ANY(%s)", (user, ids)
-            ).rowcount
-            # Their vectors are re-embedded by the next index.
-            conn.execute(
-                "DELETE FROM turn_vectors WHERE user_id = %s AND turn_id = ANY(%s)",
-                (user, followers),
-            )
-            if fact_ids:
-                self._delete_facts(conn, fact_ids)
-            conn.execute(
-                "DELETE FROM summaries WHERE user_id = %s AND id = ANY(%s)", (user, summary_ids)
-            )
+            followers = _followers(conn, user, ids)
+            dropped = self._drop_derived(conn, ids)
             turns = conn.execute(
                 "DELETE FROM turns WHERE user_id = %s AND id = ANY(%s)", (user, ids)
             ).rowcount
-            conn.execute(
-                "UPDATE turns t SET context = coalesce((SELECT p.speaker || ': ' || "
-                f"left(p.text || ' ' || p.extra, {CONTEXT_CHARS}) FROM turns p "
-                "WHERE p.user_id = t.user_id AND p.session_id = t.session_id AND p.id < t.id "
-                "ORDER BY p.id DESC LIMIT 1), '') WHERE t.user_id = %s AND t.id = ANY(%s)",
-                (user, followers),
-            )
-            # Tells every in-memory index (in any process) to reload.
+            _refresh_context(conn, user, followers)
             conn.execute(BUMP_GENERATION, (user,))
-        return {
-            "turns": turns,
-            "facts": len(fact_ids),
-            "summaries": len(summary_ids),
-            "vectors": vectors,
-        }
+        return {"turns": turns, **dropped}
+
+
+def _derived_from(conn: Connection, user: int, turn_ids: list[int]) -> tuple[list[int], list[int]]:
+    """The facts and the summaries that came from these turns."""
+    facts = _column(
+        conn,
+        "SELECT DISTINCT fact_id FROM fact_sources WHERE user_id = %s AND turn_id = ANY(%s)",
+        (user, turn_ids),
+    )
+    summaries = _column(
+        conn,
+        "SELECT DISTINCT summary_id FROM summary_sources WHERE user_id = %s AND turn_id = ANY(%s)",
+        (user, turn_ids),
+    )
+    return [int(f) for f in facts], [int(s) for s in summaries]
+
+
+def _followers(conn: Connection, user: int, turn_ids: list[int]) -> list[int]:
+    """The turn after each of these in its session (not one of them): it carries the turn
+    before it as context."""
+    followers = _column(
+        conn,
+        "SELECT (SELECT n.id FROM turns n WHERE n.user_id = t.user_id "
+        "AND n.session_id = t.session_id AND n.id > t.id AND n.id <> ALL(%(ids)s) "
+        "ORDER BY n.id LIMIT 1) FROM turns t WHERE t.user_id = %(user)s "
+        "AND t.id = ANY(%(ids)s)",
+        {"user": user, "ids": turn_ids},
+    )
+    return [int(f) for f in followers if f is not None]
+
+
+def _refresh_context(conn: Connection, user: int, followers: list[int]) -> None:
+    """Rebuild these turns' context from the turn now before them; their vectors are
+    dropped, to be re-embedded by the next index."""
+    if not followers:
+        return
+    conn.execute(
+        "DELETE FROM turn_vectors WHERE user_id = %s AND turn_id = ANY(%s)", (user, followers)
+    )
+    conn.execute(
+        "UPDATE turns t SET context = coalesce((SELECT p.speaker || ': ' || "
+        f"left(p.text || ' ' || p.extra, {CONTEXT_CHARS}) FROM turns p "
+        "WHERE p.user_id = t.user_id AND p.session_id = t.session_id AND p.id < t.id "
+        "ORDER BY p.id DESC LIMIT 1), '') WHERE t.user_id = %s AND t.id = ANY(%s)",
+        (user, followers),
+    )
 
 
 def _column(conn: Connection, sql: str, params: Sequence[object] | dict[str, object]) -> list[Any]:

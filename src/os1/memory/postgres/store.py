@@ -16,6 +16,7 @@ from typing import Any
 
 from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
 from os1.memory.codec import now, persona_from_json, profile_from_json
+from os1.memory.columns import MEMORY_TABLES
 from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Connection, Database, database
 from os1.memory.postgres.derived import PostgresDerived
 from os1.memory.postgres.migrations import USER_LOCK_CLASS, schema_version
@@ -275,6 +276,28 @@ class PostgresStore(PostgresDerived):
     def all_state(self) -> dict[str, int]:
         rows = self._rows("SELECT key, value FROM memory_state WHERE user_id = %s", (self.user_id,))
         return {str(k): int(v) for k, v in rows}
+
+    def erase(self) -> dict[str, int]:
+        """Delete every row of this user's (and no one else's), back to before the first
+        run; how many went from each table."""
+        user = self.user_id
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT value FROM memory_state WHERE user_id = %s AND key = 'generation'",
+                (user,),
+            ).fetchone()
+            erased = {
+                table: conn.execute(
+                    f"DELETE FROM {table} WHERE user_id = %s".encode(), (user,)
+                ).rowcount
+                for table in MEMORY_TABLES
+            }
+            # Every in-memory index (in any process) reloads, finding nothing.
+            conn.execute(
+                "INSERT INTO memory_state (user_id, key, value) VALUES (%s, 'generation', %s)",
+                (user, (int(row[0]) if row else 0) + 1),
+            )
+        return erased
 
     # --- profile and persona ----------------------------------------------------
 
