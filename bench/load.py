@@ -308,7 +308,7 @@ def main() -> None:
     parser.add_argument("--model", default="first_token_ms=20,token_ms=10,tokens=16")
     parser.add_argument("--model-concurrency", type=int, default=256)
     parser.add_argument("--reply-threads", type=int, default=64)
-    parser.add_argument("--max-open-tenants", type=int, default=2000)
+    parser.add_argument("--max-open-tenants", type=int, default=10000)
     parser.add_argument("--home", type=Path, default=None, help="default: a temporary folder")
     args = parser.parse_args()
     args.ramp = args.ramp if args.ramp is not None else max(10.0, args.sessions / 100)
@@ -323,7 +323,7 @@ def main() -> None:
             postgres, store_url = start_postgres(home)
         env = server_environment(args, home, store_url)
         began = time.perf_counter()
-        users = create_accounts(home, args.sessions)
+        users = create_accounts(home, env, args.sessions)
         accounts_s = time.perf_counter() - began
         seed_users(home, env, [user_id for user_id, _ in users], processes=os.cpu_count() or 2)
         seed_s = time.perf_counter() - began - accounts_s

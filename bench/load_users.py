@@ -9,6 +9,7 @@ hours; the server then reads what it finds, like any other process would.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -21,7 +22,7 @@ from os1.llm.scripted import ScriptedBackend
 from os1.memory.codec import now
 from os1.mind import assembly
 from os1.mind.onboarding import Answers, initial_persona
-from os1.server.accounts import Accounts
+from os1.server.accounts import open_accounts
 
 PETS = ("dog", "cat", "parrot", "tortoise", "rabbit", "goldfish")
 JOBS = ("nurse", "carpenter", "teacher", "pilot", "baker", "architect", "gardener")
@@ -56,9 +57,10 @@ def questions(user_index: int) -> list[str]:
     ]
 
 
-def create_accounts(home: Path, count: int) -> list[tuple[int, str]]:
-    """``count`` accounts in one transaction: (id, token) each."""
-    accounts = Accounts(home / "server" / "accounts.db")
+def create_accounts(home: Path, environ: dict[str, str], count: int) -> list[tuple[int, str]]:
+    """``count`` accounts in one transaction, where the server will look for them (SQLite
+    in the home, or ``store.url``'s PostgreSQL): (id, token) each."""
+    accounts = open_accounts(config.load({**environ, "OS1_HOME": str(home)}))
     try:
         made = accounts.add_many([f"load{i:05d}" for i in range(count)])
     finally:
@@ -70,7 +72,7 @@ def _seed_some(home: str, environ: dict[str, str], users: list[tuple[int, int]])
     settings = config.load({**environ, "OS1_HOME": home})
     for index, user_id in users:
         user_home = Path(home) / "users" / str(user_id)
-        store = assembly.open_store(replace(settings, home=user_home))
+        store = assembly.open_store(replace(settings, home=user_home), user_id=user_id)
         try:
             name = f"Person{index}"
             answers = Answers(name=name, social="social")
@@ -94,7 +96,9 @@ def seed_users(home: Path, environ: dict[str, str], user_ids: list[int], process
     """Set up every user's OS1 with its memories, on ``processes`` processes."""
     indexed = list(enumerate(user_ids))
     chunks = [indexed[i::processes] for i in range(processes)]
-    with ProcessPoolExecutor(processes) as pool:
+    # Spawned, not forked: a forked child would share this process's PostgreSQL pool.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
         done = pool.map(_seed_some, [str(home)] * processes, [environ] * processes, chunks)
         assert sum(done) == len(user_ids)
 
@@ -102,7 +106,7 @@ def seed_users(home: Path, environ: dict[str, str], user_ids: list[int], process
 def store_kind(home: Path, environ: dict[str, str], user_id: int) -> str:
     """Which store the users' data is in (the class ``assembly.open_store`` chose)."""
     settings = config.load({**environ, "OS1_HOME": str(home)})
-    store = assembly.open_store(replace(settings, home=home / "users" / str(user_id)))
+    store = assembly.open_store(replace(settings, home=home / "users" / str(user_id)), user_id)
     try:
         return type(store).__name__
     finally:

@@ -101,7 +101,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         ),
         "model_queue": Option(256, "Replies that may wait for the model; beyond, a 503 busy"),
         "max_open_tenants": Option(
-            2000, "Users whose store and recall index stay open per process (least recent close)"
+            10000,
+            "Users whose store and recall index stay open per process (least recent close; "
+            "also bounded by the open-files limit)",
         ),
         "recall": Option(
             "hybrid",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import resource
 import threading
 import time
 from collections import OrderedDict
@@ -317,6 +318,15 @@ class Tenant:
             self.lock.release()
 
 
+def tenants_files_allow() -> int:
+    """How many tenants the open-files limit leaves room for: each holds up to 3 files (a
+    SQLite database, its WAL and its shared memory), and its user's sockets need some too."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1_000_000
+    return max(16, (soft - 1024) // 4)
+
+
 class Tenants:
     """Users' tenants, opened on a user's request; the least recently used close when
     more than ``max_open`` are open (none used in the last half minute or in use)."""
@@ -331,7 +341,8 @@ class Tenants:
         self.settings = settings
         self.shared = shared
         self.talking_with = talking_with
-        self.max_open = max_open or int(settings.get("server.max_open_tenants"))
+        configured = max_open or int(settings.get("server.max_open_tenants"))
+        self.max_open = min(configured, tenants_files_allow())
         self._lock = threading.Lock()
         self._open: OrderedDict[int, Tenant] = OrderedDict()
         self._hubs: dict[int, EventHub] = {}
