@@ -225,12 +225,12 @@ class VoiceConversation:
             speculating[1].join()  # it may be about to begin on the final pass's words
         with self._lock:
             ahead, self._ahead = self._ahead, None
-            if ahead is None or reply.pause != self._pause or not ahead.matches(reply.final.text):
-                self._pause += 1
+            same_pause = reply.pause == self._pause
+            self._pause += 1  # nothing more is begun for the pause that ended this turn
+            if ahead is None or not (same_pause and ahead.matches(reply.final.text)):
                 if ahead is not None:
                     ahead.abandon()
                 return ahead  # respond() waits until it has let go of the store
-            self._pause += 1
             if reply.cancel.cancelled:
                 ahead.abandon()
             reply.cancel = ahead.cancel
