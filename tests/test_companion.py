@@ -4,12 +4,12 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from os1.domain import Persona, Prompt, Role, TurnStatus, UserProfile
+from os1.domain import Persona, Prompt, Role, Session, TurnStatus, UserProfile
 from os1.llm.base import CancelToken, estimate_tokens
 from os1.llm.scripted import ScriptedBackend
 from os1.memory.retrieval import KeywordRetriever
@@ -181,3 +181,34 @@ def test_the_history_window_moves_in_steps_so_the_prompt_cache_holds() -> None:
     # The first turn of the window changes once every 8 turns, not after every turn.
     changes = sum(a != b for a, b in pairwise(firsts))
     assert changes <= len(firsts) // 8 + 1
+
+
+def test_a_session_asks_the_store_only_when_it_may_have_changed(store: SQLiteStore) -> None:
+    asked: list[str] = []
+
+    class Counting(SQLiteStore):
+        def last_turn_at(self, session_id: int) -> datetime | None:
+            asked.append("last_turn_at")
+            return super().last_turn_at(session_id)
+
+        def unreflected_sessions(self) -> list[Session]:
+            asked.append("unreflected_sessions")
+            return super().unreflected_sessions()
+
+    counting = Counting(store.path)
+    companion = make(counting, ScriptedBackend(["Hm."]), session_gap=timedelta(minutes=30))
+    for text in ("one", "two", "three"):
+        list(companion.respond(text))
+        companion.reflect_pending()
+    # Its own turns are recent, so the session holds without asking; reflection is looked
+    # for once (at first), not after every turn.
+    assert asked == ["unreflected_sessions"]
+    # Another process changes the profile (say, reflecting on a session it ended); this
+    # companion reads it once a new session begins.
+    counting.save_profile(UserProfile(name="Theo"))
+    companion.end_session()
+    list(companion.respond("four"))
+    companion.reflect_pending()
+    assert companion.profile.name == "Theo"
+    assert counting.turns()[-2].speaker == "Theodore"  # "four" was said before the re-read
+    counting.close()

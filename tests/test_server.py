@@ -525,3 +525,16 @@ def test_tokens_in_websocket_paths_never_reach_the_logs() -> None:
     line = record.getMessage()
     assert "secretvalue" not in line
     assert "/v1/voice?token=[redacted]&x=1" in line
+
+
+def test_reply_pieces_travel_in_frames_and_none_is_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    from os1.server import conversation
+
+    moments = iter([0.0, 0.01, 0.02, 0.05, 0.06, 0.2, 0.21])
+    monkeypatch.setattr(conversation.time, "monotonic", lambda: next(moments))
+    pieces = ["I ", "do ", "remember ", "your ", "dog, ", "Zephyr", "."]
+    sent = list(conversation.frames(pieces, 0.03))
+    # The first piece at once; one within 30 ms of the last frame waits for the next
+    # piece; what is held when the reply ends goes at once.
+    assert sent == ["I ", "do remember your ", "dog, Zephyr", "."]
+    assert "".join(sent) == "".join(pieces)

@@ -145,6 +145,24 @@ def test_timings_state_and_turn_edits(store: Store) -> None:
     assert store.last_turn_at(session.id) == turn.created_at
 
 
+def test_index_changes_and_turns_after_state_read_what_is_new(store: Store) -> None:
+    session = store.start_session()
+    ids = [store.add_turn(session.id, Role.USER, "Theodore", f"turn {i}").id for i in range(5)]
+    assert ids == [1, 2, 3, 4, 5]  # numbered per user, from 1
+    changes = store.index_changes(0, limit=3)
+    assert [t.id for t in changes.turns] == [1, 2, 3]
+    assert changes.generation == 0 and changes.last_vector_rowid == 0
+    assert [t.id for t in store.index_changes(3, limit=10).turns] == [4, 5]
+    assert store.index_changes(5, limit=10).turns == []
+    store.put_vectors("m", "context", [(2, 0)], np.ones((1, 4), np.float32))
+    assert store.index_changes(5, limit=10).last_vector_rowid > 0
+    store.set_state("facts_through_turn", 3)
+    assert [t.id for t in store.turns_after_state("facts_through_turn")] == [4, 5]
+    assert [t.id for t in store.turns_after_state("never_set", limit=2)] == [1, 2]
+    store.edit_turn(1, "turn one")
+    assert store.index_changes(5, limit=10).generation == 1
+
+
 def test_search_reads_a_reply_through_the_turn_before_it(store: Store) -> None:
     session = store.start_session()
     store.add_turn(session.id, Role.USER, "Theodore", "We went hiking in Griffith Park.")

@@ -36,7 +36,8 @@ class Memorizer:
 
     def index(self, progress: Progress | None = None) -> int:
         """Embed and extract from every turn not yet indexed; return how many turns."""
-        done = self._extract_facts()
+        with self.store.one_connection():  # a few quick calls after every turn
+            done = self._extract_facts()
         for embedder in self.embedders:
             pending = self.store.turns_without_vectors(embedder.name)
             for start in range(0, len(pending), self.batch):
@@ -64,8 +65,7 @@ class Memorizer:
         self.store.put_vectors(embedder.name, "unit", rows, embedder.passages(units))
 
     def _extract_facts(self) -> int:
-        last = self.store.state(FACTS_DONE)
-        turns = [t for t in self.store.turns_after(last)]
+        turns = self.store.turns_after_state(FACTS_DONE)
         for turn in turns:
             self._facts_from(turn)
         if turns:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,14 @@ from os1.memory.derived import Fact, Summary
 from os1.memory.extraction import ExtractedFact
 
 VectorBatch = dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]
+
+
+class IndexChanges(NamedTuple):
+    """What an in-memory index of a store needs to catch up (``Store.index_changes``)."""
+
+    generation: int  # state "generation": it changes when memories are erased or rewritten
+    turns: list[Turn]
+    last_vector_rowid: int
 
 
 class Restorer(Protocol):
@@ -74,6 +82,10 @@ class Store(Protocol):
     def schema_version(self) -> int:
         """The version of the database's schema (SQLite's user_version, or the last
         PostgreSQL migration applied)."""
+
+    def one_connection(self) -> AbstractContextManager[None]:
+        """Calls inside, on this thread, share one database connection (PostgreSQL: one
+        borrow from the pool instead of one per call; SQLite has one already)."""
 
     def restoring(self, keep_ids: bool) -> AbstractContextManager[Restorer]:
         """A ``Restorer`` whose writes commit together when the block ends, or not at all."""
@@ -139,6 +151,14 @@ class Store(Protocol):
 
     def turns_after(self, turn_id: int, limit: int = 1_000_000) -> list[Turn]:
         """Up to ``limit`` turns with ids above ``turn_id``, in order."""
+
+    def turns_after_state(self, key: str, limit: int = 1_000_000) -> list[Turn]:
+        """Up to ``limit`` turns after the turn id kept in state ``key`` (how far a job that
+        goes through the turns has got), in order."""
+
+    def index_changes(self, after_turn_id: int, limit: int) -> IndexChanges:
+        """The generation, up to ``limit`` turns after ``after_turn_id``, and the last
+        vector's rowid, read together (one round trip on PostgreSQL, every turn)."""
 
     def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
         """The turns that exist among ``ids``, by id."""

@@ -42,6 +42,8 @@ Rows = npt.NDArray[np.int64]
 # BM25 and an IVF index, and are rescored exactly.
 FULL_SCAN_TURNS = 30_000
 MAX_QUERY_CHARS = 1000
+# Turns read into the in-memory index at a time.
+REFRESH_BATCH = 50_000
 # Shared by every retriever in the process, so a server with many users has two threads.
 _ENCODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="os1-encode")
 FIRST_PERSON = {"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd"}
@@ -151,15 +153,20 @@ class HybridRetriever:
 
     def _refresh(self) -> _Index:
         index = self._index
-        generation = self.store.state("generation")
-        if generation != index.generation:
+        changes = self.store.index_changes(_last_id(index), REFRESH_BATCH)
+        if changes.generation != index.generation:
+            # Memories were erased or rewritten (or this is the first refresh): start over.
+            read_from_start = len(index.turn_ids) == 0
             index = self._index = _Index()
-            index.generation = generation
-        while new := self.store.turns_after(
-            int(index.turn_ids[-1]) if len(index.turn_ids) else 0, limit=50_000
-        ):
+            index.generation = changes.generation
+            if not read_from_start:
+                changes = self.store.index_changes(0, REFRESH_BATCH)
+        new = changes.turns
+        while new:
             self._add_turns(index, new)
-        if self.store.last_vector_rowid() > index.last_vector_rowid:
+            full = len(new) == REFRESH_BATCH
+            new = self.store.turns_after(_last_id(index), REFRESH_BATCH) if full else []
+        if changes.last_vector_rowid > index.last_vector_rowid:
             self._add_vectors(index)
         for matrix in index.matrices.values():
             matrix.layout(index.turn_ids)
@@ -408,6 +415,10 @@ class HybridRetriever:
         lo = span.start.timestamp() if span.start else -np.inf
         hi = span.end.timestamp() if span.end else np.inf
         return ((index.times >= lo) & (index.times < hi)).astype(np.float64)
+
+
+def _last_id(index: _Index) -> int:
+    return int(index.turn_ids[-1]) if len(index.turn_ids) else 0
 
 
 def _segment_max(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
@@ -28,6 +28,7 @@ from os1.memory.codec import (
 )
 from os1.memory.columns import MEMORY_TABLES
 from os1.memory.derived import DerivedMemory
+from os1.memory.protocol import IndexChanges
 from os1.memory.schema import SCHEMA
 from os1.memory.sqlite_restore import SQLiteRestorer
 
@@ -107,6 +108,9 @@ class SQLiteStore(DerivedMemory):
     def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """One atomic write: everything inside commits together or not at all."""
         return self._transaction()
+
+    def one_connection(self) -> AbstractContextManager[None]:
+        return nullcontext()  # a store is one connection already
 
     @contextmanager
     def restoring(self, keep_ids: bool) -> Iterator[SQLiteRestorer]:
@@ -307,6 +311,16 @@ class SQLiteStore(DerivedMemory):
             "SELECT * FROM turns WHERE id > ? ORDER BY id LIMIT ?", (turn_id, limit)
         )
         return [_turn(r) for r in rows]
+
+    def turns_after_state(self, key: str, limit: int = 1_000_000) -> list[Turn]:
+        return self.turns_after(self.state(key), limit)
+
+    def index_changes(self, after_turn_id: int, limit: int) -> IndexChanges:
+        return IndexChanges(
+            self.state("generation"),
+            self.turns_after(after_turn_id, limit),
+            self.last_vector_rowid(),
+        )
 
     def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
         found: dict[int, Turn] = {}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from os1 import config
+from os1.domain import Persona, UserProfile
 from os1.llm.base import LLMBackend
 from os1.memory.embedding import Embedder
 from os1.memory.ingest import Memorizer
@@ -67,9 +68,16 @@ def memorizer(
     return Memorizer(store, list(embedders), extractor=extractor)
 
 
-def retriever(store: Store, embedders: Sequence[Embedder]) -> HybridRetriever:
-    """Recall over ``store``, knowing who is who from its profile and persona."""
-    persona, profile = store.persona(), store.profile()
+def retriever(
+    store: Store,
+    embedders: Sequence[Embedder],
+    persona: Persona | None = None,
+    profile: UserProfile | None = None,
+) -> HybridRetriever:
+    """Recall over ``store``, knowing who is who from its profile and persona (read from
+    the store unless given)."""
+    persona = persona or store.persona()
+    profile = profile or store.profile()
     names = [n for n in (profile and profile.name, persona and persona.name) if n]
     return HybridRetriever(
         store,
@@ -87,7 +95,8 @@ def companion(
     embedders: Sequence[Embedder],
     talking_with: Callable[[], int] | None = None,
 ) -> Companion:
-    if store.persona() is None or store.profile() is None:
+    persona, profile = store.persona(), store.profile()
+    if persona is None or profile is None:
         raise NotSetUp()  # before any model work, only to refuse
     get = settings.get
     options = ChatOptions(
@@ -98,9 +107,10 @@ def companion(
     return Companion(
         store,
         backend,
-        retriever(store, embedders),
+        retriever(store, embedders, persona, profile),
         prompt_builder(settings, backend),
         options,
         memorizer(settings, store, embedders, lambda: backend),
         talking_with,
+        known=(persona, profile),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from os1.domain import Persona, Prompt, Role, Session, Turn, TurnStatus, UserProfile
 from os1.llm.base import CancelToken, LLMBackend
@@ -48,8 +48,11 @@ class Reply:
         cancel: CancelToken,
         hold: bool = False,
         ahead: Speculation | None = None,
+        prompt: Prompt | None = None,
     ) -> None:
         self.user_turn = user_turn
+        # Built by respond() unless a reply begun ahead is adopted (it had its own).
+        self.prompt = prompt
         # A reply already begun while the user paused (voice); its pieces come first.
         self.ahead = ahead
         # Voice holds the reply back until playback ends, then stores what was heard.
@@ -80,7 +83,8 @@ class Reply:
             if self.ahead is not None:
                 pieces = self.ahead.follow()
             else:
-                pieces = companion.backend.stream(companion.prompt_for(self.user_turn), self.cancel)
+                prompt = self.prompt or companion.prompt_for(self.user_turn)
+                pieces = companion.backend.stream(prompt, self.cancel)
             for piece in pieces:
                 if self.first_token_s is None:
                     self.first_token_s = time.perf_counter() - self._started
@@ -109,6 +113,7 @@ class Reply:
                 status or self.status,
                 importance=importance(said),
             )
+            self._companion.last_turn_at = self.turn.created_at
         return self.turn
 
 
@@ -135,10 +140,12 @@ class Companion:
         options: ChatOptions | None = None,
         memorizer: Memorizer | None = None,
         talking_with: Callable[[], int] | None = None,
+        known: tuple[Persona, UserProfile] | None = None,
     ) -> None:
         """``talking_with`` counts the people the OS is talking with now (a server's
-        presence), so it can answer truthfully when asked."""
-        persona, profile = store.persona(), store.profile()
+        presence), so it can answer truthfully when asked. ``known``: the persona and
+        profile, when the caller has just read them from ``store``."""
+        persona, profile = known or (store.persona(), store.profile())
         if persona is None or profile is None:
             raise NotSetUp()
         self.store = store
@@ -151,19 +158,35 @@ class Companion:
         self.persona: Persona = persona
         self.profile: UserProfile = profile
         self._session: Session | None = None
+        # When this companion last stored a turn in its session. Another process may
+        # store later ones, which only makes the session more recent, so while this is
+        # within the session gap the store need not be asked (a round trip per turn).
+        self.last_turn_at: datetime | None = None
+        # Whether an ended session may wait for reflection: at first, and after this
+        # companion saw a session end. Sessions another process ends, it reflects on.
+        self._reflection_due = True
+        # The profile was just read; after a session changes, reflection (here or in
+        # another process) may have consolidated new facts into it.
+        self._profile_fresh = True
 
     def session(self) -> Session:
         """The current session; a long silence closes the old one and opens a new one."""
+        gap = self.options.session_gap
         if self._session is not None:
-            last = self.store.last_turn_at(self._session.id)
-            if last is None or now() - last <= self.options.session_gap:
+            if self.last_turn_at is not None and now() - self.last_turn_at <= gap:
                 return self._session
-        current = self.store.current_session(self.options.session_gap)
+            last = self.store.last_turn_at(self._session.id)
+            if last is None or now() - last <= gap:
+                return self._session
+        current = self.store.current_session(gap)
         if current is None:
             for stale in self.store.open_sessions():
                 self.store.end_session(stale.id, self.store.last_turn_at(stale.id))
             current = self.store.start_session()
+            self._reflection_due = True
+            self._profile_fresh = False
         self._session = current
+        self.last_turn_at = None
         return current
 
     def respond(
@@ -185,13 +208,17 @@ class Companion:
             ahead.store_free.wait()  # the store is used by one thread at a time
             if ahead.cancel.cancelled:
                 ahead = None
-        session = self.session()
-        turn = self.store.add_turn(
-            session.id, Role.USER, self.profile.name, text, importance=importance(text)
-        )
-        if ahead is not None:
-            return Reply(self, turn, ahead.cancel, hold, ahead)
-        return Reply(self, turn, cancel or CancelToken(), hold)
+        # Everything before the model starts, on one database connection.
+        with self.store.one_connection():
+            session = self.session()
+            turn = self.store.add_turn(
+                session.id, Role.USER, self.profile.name, text, importance=importance(text)
+            )
+            self.last_turn_at = turn.created_at
+            if ahead is not None:
+                return Reply(self, turn, ahead.cancel, hold, ahead)
+            prompt = self.prompt_for(turn)
+        return Reply(self, turn, cancel or CancelToken(), hold, prompt=prompt)
 
     def speculate(self, text: str) -> Speculation:
         """Begin replying to ``text`` before the turn is known to be over (voice, while the
@@ -229,9 +256,14 @@ class Companion:
         if self._session is not None:
             self.store.end_session(self._session.id)
             self._session = None
+        self._reflection_due = True
+        self._profile_fresh = False
 
     def reflect_pending(self) -> list[Persona]:
-        """Reflect on every ended session not yet reflected on; return the new personas."""
+        """Reflect on every ended session not yet reflected on; return the new personas.
+        Cheap after most turns: the store is asked only when a session may have ended."""
+        if not self._reflection_due:
+            return []
         grown = []
         pending = self.store.unreflected_sessions()
         if pending:
@@ -242,7 +274,10 @@ class Companion:
             if persona is not None:
                 grown.append(persona)
                 self.persona = persona
-        profile = self.store.profile()
-        if profile is not None:
-            self.profile = profile
+        if pending or not self._profile_fresh:
+            profile = self.store.profile()
+            if profile is not None:
+                self.profile = profile
+            self._profile_fresh = True
+        self._reflection_due = False  # not before: a failed reflection is tried again
         return grown

@@ -1,6 +1,6 @@
 """The server's routes (REST under /v1) and the app that ties every part together.
 
-Every route that touches data starts with ``authenticate(request)``, which returns the
+Every route that touches data starts with ``await authenticate(request)``, which returns the
 caller's own tenant; store work then runs on a thread, holding that tenant's lock.
 """
 
@@ -62,7 +62,7 @@ async def openapi(request: Request) -> Response:
 
 
 async def setup(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     body = await read_json(request)
     try:
         answers = Answers(
@@ -87,7 +87,7 @@ async def setup(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
 
     def read() -> dict[str, Any]:
         profile, persona = tenant.store.profile(), tenant.store.persona()
@@ -102,7 +102,7 @@ async def me(request: Request) -> Response:
 
 
 async def post_message(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     text = text_field(await read_json(request), "text")
     state: ServerState = request.app.state.os1
     finished = await full_reply(state, tenant, text, "rest")
@@ -110,14 +110,14 @@ async def post_message(request: Request) -> Response:
 
 
 async def history(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     limit = int_param(request.query_params.get("limit"), "limit", 50, 1, 1000)
     turns = await in_tenant(tenant, lambda: tenant.store.recent_turns(limit))
     return json_response({"turns": [turn_json(t) for t in turns]})
 
 
 async def search_memories(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     query = request.query_params.get("q", "")
     if not query.strip():
         raise ApiError(400, "q is needed: what to search for")
@@ -134,7 +134,7 @@ async def search_memories(request: Request) -> Response:
 
 
 async def list_memories(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     kind = request.query_params.get("kind", "facts")
     limit = int_param(request.query_params.get("limit"), "limit", 50, 1, 1000)
     if kind not in ("facts", "summaries"):
@@ -150,7 +150,7 @@ async def list_memories(request: Request) -> Response:
 
 
 async def forget_memory(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     memory_id = str(request.path_params["memory_id"])
 
     def forget() -> dict[str, int]:
@@ -164,12 +164,12 @@ async def forget_memory(request: Request) -> Response:
 
 async def presence(request: Request) -> Response:
     """How many people the OS is talking with right now, across every server process."""
-    authenticate(request)
+    await authenticate(request)
     return json_response({"conversations": server_state(request).presence.count()})
 
 
 async def export(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
 
     def lines() -> str:
         return "".join(

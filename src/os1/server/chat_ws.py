@@ -59,7 +59,7 @@ async def accept(websocket: WebSocket) -> tuple[Socket, Tenant] | None:
     await websocket.accept()
     socket = Socket(websocket)
     try:
-        tenant = authenticate(websocket, allow_query_token=True)
+        tenant = await authenticate(websocket, allow_query_token=True)
     except ApiError as exc:
         code = CLOSE_UNAUTHORIZED if exc.status == 401 else 4000 + exc.status
         await socket.close(code, exc.message)

@@ -25,7 +25,7 @@ PREVIEW_CHARS = 160
 
 async def edit_memory(request: Request) -> Response:
     """``PATCH /v1/memories/{id}`` ``{"text"}``: correct a fact, a summary or a turn."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     memory_id = str(request.path_params["memory_id"])
     text = text_field(await read_json(request), "text", 10_000)
 
@@ -55,7 +55,7 @@ def session_json(store: Store, session: Session) -> dict[str, Any]:
 
 async def sessions(request: Request) -> Response:
     """``GET /v1/sessions?limit=50``: the most recent sessions, newest first."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     limit = int_param(request.query_params.get("limit"), "limit", 50, 1, 1000)
 
     def read() -> list[dict[str, Any]]:
@@ -67,7 +67,7 @@ async def sessions(request: Request) -> Response:
 
 async def session_turns(request: Request) -> Response:
     """``GET /v1/sessions/{id}``: one session and everything said in it."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     session_id = int_param(request.path_params["session_id"], "session id", 0, 1, 2**62)
 
     def read() -> dict[str, Any]:
@@ -83,7 +83,7 @@ async def session_turns(request: Request) -> Response:
 async def persona_history(request: Request) -> Response:
     """``GET /v1/persona/history``: every version of the persona, oldest first, with why
     it changed (``os1 persona history``)."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
 
     def read() -> list[dict[str, Any]]:
         return [
@@ -96,7 +96,7 @@ async def persona_history(request: Request) -> Response:
 
 async def sleep(request: Request) -> Response:
     """``POST /v1/sleep``: end the open session now and let the OS reflect on it."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     state = server_state(request)
 
     def end_and_reflect() -> dict[str, Any]:

@@ -31,7 +31,7 @@ def _json(data: Any) -> Response:
 
 
 async def models(request: Request) -> Response:
-    authenticate(request)
+    await authenticate(request)
     return _json(
         {
             "object": "list",
@@ -76,7 +76,7 @@ def _finish_reason(finished: Finished) -> str:
 
 
 async def chat_completions(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     body = await read_json(request)
     text = last_user_message(body)
     stream = body.get("stream", False)

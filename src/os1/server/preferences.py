@@ -42,20 +42,20 @@ def settings_json(request: Request, tenant: Tenant) -> dict[str, Any]:
 
 async def first_run_questions(request: Request) -> Response:
     """``GET /v1/setup``: the first meeting's questions, in order (as ``os1`` asks them)."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     asked = [{"key": q.key, "text": q.text} for q in onboarding.questions()]
     return json_response({"account": tenant.account.name, "questions": asked})
 
 
 async def read_settings(request: Request) -> Response:
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     return json_response(await in_tenant(tenant, lambda: settings_json(request, tenant)))
 
 
 async def change_settings(request: Request) -> Response:
     """``PATCH /v1/settings`` ``{"voice": "masculine"}``: the OS's voice, kept as a new
     version of the persona (so its history shows the change)."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     body = await read_json(request)
     if "model" in body:
         raise ApiError(403, "the model is chosen by whoever runs the server (os1 model use)")
@@ -84,7 +84,7 @@ async def change_settings(request: Request) -> Response:
 async def rotate_token(request: Request) -> Response:
     """``POST /v1/token``: a new token for this account, shown once; the one used for this
     request stops working at once."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     token = server_state(request).accounts.rotate(tenant.account.id)
     return json_response({"token": token, "account": tenant.account.name}, 201)
 
@@ -92,7 +92,7 @@ async def rotate_token(request: Request) -> Response:
 async def erase(request: Request) -> Response:
     """``POST /v1/erase`` ``{"confirm": "<account name>"}``: delete everything this OS1
     holds for you (turns, memories, persona, profile). Export first if you want a copy."""
-    tenant = authenticate(request)
+    tenant = await authenticate(request)
     confirm = text_field(await read_json(request), "confirm", 200)
     if confirm.strip() != tenant.account.name:
         raise ApiError(400, f"to erase everything, send confirm: {tenant.account.name!r}")

@@ -27,7 +27,7 @@ def event(name: str, data: dict[str, Any]) -> str:
 
 async def message_stream(request: Request) -> Response:
     """``GET ?text=`` or ``POST {"text": …}``: the reply as SSE."""
-    tenant = authenticate(request, allow_query_token=True)
+    tenant = await authenticate(request, allow_query_token=True)
     if request.method == "POST":
         text = text_field(await read_json(request), "text")
     else:
@@ -57,7 +57,7 @@ async def message_stream(request: Request) -> Response:
 async def events(request: Request) -> Response:
     """Notices for this user: ``hello`` first, a ``heartbeat`` every few seconds, and a
     ``turn`` whenever a reply is stored (from any of the user's connections)."""
-    tenant = authenticate(request, allow_query_token=True)
+    tenant = await authenticate(request, allow_query_token=True)
     state: ServerState = server_state(request)
     queue = tenant.events.subscribe()
 

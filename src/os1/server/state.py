@@ -7,6 +7,7 @@ authenticated user's tenant and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -99,12 +100,14 @@ def server_state(connection: HTTPConnection) -> ServerState:
     return state
 
 
-def authenticate(connection: HTTPConnection, allow_query_token: bool = False) -> Tenant:
+async def authenticate(connection: HTTPConnection, allow_query_token: bool = False) -> Tenant:
     """The authenticated user's tenant: 401 for a missing or bad token, 429 when the
-    user's rate limit is spent."""
+    user's rate limit is spent. The accounts are read on a thread: with PostgreSQL that is
+    a round trip, perhaps a wait for a pooled connection, and the event loop streams every
+    other reply of this process meanwhile."""
     state = server_state(connection)
     token = bearer_token(connection, allow_query_token)
-    account = state.accounts.authenticate(token)
+    account = await asyncio.to_thread(state.accounts.authenticate, token)
     if account is None:
         raise ApiError(
             401,

@@ -251,7 +251,9 @@ class Tenant:
     def companion(self) -> Companion:
         """This user's companion, kept between requests (its retriever's index too)."""
         if self._companion is None:
-            self._companion = self._new_companion(self.store)
+            store = self.store
+            with store.one_connection():  # a dozen reads, one wait for a connection
+                self._companion = self._new_companion(store)
         return self._companion
 
     def voice_companion(self) -> tuple[Companion, Store]:

@@ -26,6 +26,7 @@ from os1.memory.postgres.migrations import upgrade
 from os1.memory.store import StoreError
 
 Connection = psycopg.Connection[tuple[Any, ...]]
+Cursor = psycopg.Cursor[tuple[Any, ...]]
 DEFAULT_POOL_SIZE = 10
 
 
@@ -86,6 +87,8 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
+        # The connection each thread holds inside ``holding()``, if any.
+        self._held = threading.local()
         upgrade_database(url)
         self.pool: ConnectionPool[Connection] = ConnectionPool(
             url,
@@ -99,11 +102,32 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[Connection]:
+        """A connection from the pool, or the one this thread holds (``holding``)."""
+        held: Connection | None = getattr(self._held, "connection", None)
+        if held is not None:
+            yield held
+            return
         try:
             with self.pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StoreError(f"PostgreSQL at {redacted(self.url)} failed: {exc}") from None
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep one connection for this thread's calls inside, instead of borrowing one
+        per call. Under load every borrow can mean a wait in the pool's queue, so a run of
+        calls (a turn's reads and writes before the model starts) waits once, not each
+        time. Never hold one across a model call: others need it meanwhile."""
+        if getattr(self._held, "connection", None) is not None:
+            yield
+            return
+        with self.connection() as conn:
+            self._held.connection = conn
+            try:
+                yield
+            finally:
+                self._held.connection = None
 
     def close(self) -> None:
         self.pool.close()

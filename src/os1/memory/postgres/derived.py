@@ -19,7 +19,6 @@ from os1.memory.postgres.restore import (
     CONTEXT_CHARS,
     PostgresRestorer,
     insert_vectors,
-    next_id,
     utc,
 )
 from os1.memory.protocol import VectorBatch
@@ -62,7 +61,7 @@ class PostgresDerived:
                 "AND predicate = %s AND lower(value) = lower(%s) AND valid_to IS NULL",
                 (user, fact.subject, fact.predicate, fact.value),
             ).fetchone()
-            restorer = PostgresRestorer(conn, user, keep_ids=True)
+            restorer = PostgresRestorer(conn, user, keep_ids=False)
             if same is not None:
                 fact_id = int(same[0])
                 conn.execute(
@@ -73,7 +72,7 @@ class PostgresDerived:
             else:
                 fact_id = restorer.fact(
                     Fact(
-                        id=next_id(conn, "facts", user),
+                        id=0,
                         kind=fact.kind,
                         subject=fact.subject,
                         predicate=fact.predicate,

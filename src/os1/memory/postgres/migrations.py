@@ -177,6 +177,36 @@ CREATE TABLE accounts (
 );
 """,
     ),
+    Migration(
+        3,
+        "os1_add_turn: a new turn in one round trip",
+        # Every turn writes two turns (the user's, the reply). As statements of their own,
+        # each write was five round trips (BEGIN, the user's lock, the next id, the insert,
+        # COMMIT); under load every round trip waits for a core. The function does the
+        # same in one call: each statement in it sees what committed before the lock was
+        # taken, so the numbering is the store's (max + 1 under the user's lock). The
+        # context column is restore.py's context_of_previous for a new turn.
+        f"""
+CREATE FUNCTION os1_add_turn(
+    p_user bigint, p_session bigint, p_role text, p_speaker text, p_text text,
+    p_created_at timestamptz, p_status text, p_importance double precision, p_extra text
+) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    new_id bigint;
+BEGIN
+    PERFORM pg_advisory_xact_lock({USER_LOCK_CLASS}, p_user::integer);
+    SELECT coalesce(max(id), 0) + 1 INTO new_id FROM turns WHERE user_id = p_user;
+    INSERT INTO turns (user_id, id, session_id, role, speaker, text, created_at, status,
+                       importance, extra, context)
+    VALUES (p_user, new_id, p_session, p_role, p_speaker, p_text, p_created_at, p_status,
+            p_importance, p_extra,
+            coalesce((SELECT p.speaker || ': ' || left(p.text || ' ' || p.extra, 300)
+                      FROM turns p WHERE p.user_id = p_user AND p.session_id = p_session
+                      ORDER BY p.id DESC LIMIT 1), ''));
+    RETURN new_id;
+END $$;
+""",
+    ),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -13,28 +13,32 @@ from os1.domain import Persona, Session, Turn, UserProfile
 from os1.memory.codec import now, persona_to_json, profile_to_json
 from os1.memory.columns import fact_columns, session_columns, summary_columns, turn_columns
 from os1.memory.derived import Fact, Summary
-from os1.memory.postgres.database import Connection
+from os1.memory.postgres.database import Connection, Cursor
 
 # As much of the previous turn as SQLite's trigger puts into a turn's context.
 CONTEXT_CHARS = 300
-# The turn before the new one in its session, as SQLite's trigger writes it into turns_fts.
-CONTEXT_OF_PREVIOUS = (
-    "coalesce((SELECT p.speaker || ': ' || "
-    f"left(p.text || ' ' || p.extra, {CONTEXT_CHARS}) FROM turns p "
-    "WHERE p.user_id = %(user_id)s AND p.session_id = %(session_id)s AND p.id < %(id)s "
-    "ORDER BY p.id DESC LIMIT 1), '')"
-)
+
+
+def context_of_previous(new: bool) -> str:
+    """The turn before this one in its session, as SQLite's trigger writes it into
+    turns_fts. A new turn's id is not a parameter (the statement numbers it) and every
+    turn already stored comes before it. (``os1_add_turn``, migration 3, has the same.)"""
+    before = "" if new else "AND p.id < %(id)s "
+    return (
+        "coalesce((SELECT p.speaker || ': ' || "
+        f"left(p.text || ' ' || p.extra, {CONTEXT_CHARS}) FROM turns p "
+        f"WHERE p.user_id = %(user_id)s AND p.session_id = %(session_id)s {before}"
+        "ORDER BY p.id DESC LIMIT 1), '')"
+    )
+
 
 # The tables whose ids are numbered per user.
 NUMBERED = {"sessions", "turns", "facts", "summaries", "persona_versions"}
 
 
-def next_id(conn: Connection, table: str, user_id: int) -> int:
-    """The user's next id in ``table``; call it holding the user's lock."""
-    assert table in NUMBERED
-    row = conn.execute(
-        f"SELECT coalesce(max(id), 0) + 1 FROM {table} WHERE user_id = %s".encode(), (user_id,)
-    ).fetchone()
+def inserted_id(cursor: Cursor) -> int:
+    """The id an ``INSERT ... RETURNING id`` gave its row."""
+    row = cursor.fetchone()
     assert row is not None
     return int(row[0])
 
@@ -86,17 +90,27 @@ class PostgresRestorer:
         record_id: int,
         values: Mapping[str, object],
         computed: Mapping[str, str] | None = None,
-    ) -> int:
-        """Insert one row; ``computed`` columns are SQL over the others' parameters."""
-        new_id = record_id if self._keep_ids else next_id(self._conn, table, self._user)
-        columns = {"user_id": self._user, "id": new_id, **values}
-        expressions = [f"%({c})s" for c in columns] + list((computed or {}).values())
-        names = [*columns, *(computed or {})]
-        self._conn.execute(
-            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(expressions)})".encode(),
+    ) -> Cursor:
+        """Insert one row, keeping ``record_id`` or numbering it next for its user (in the
+        statement itself: this runs holding the user's lock). ``computed`` columns are SQL
+        over the others' parameters. The cursor returns the row's id."""
+        columns: dict[str, object] = {"user_id": self._user, **values}
+        expressions = [f"%({c})s" for c in columns]
+        if self._keep_ids:
+            columns["id"] = record_id
+            expressions.append("%(id)s")
+        else:
+            assert table in NUMBERED
+            expressions.append(
+                f"(SELECT coalesce(max(id), 0) + 1 FROM {table} WHERE user_id = %(user_id)s)"
+            )
+        names = [c for c in columns if c != "id"] + ["id", *(computed or {})]
+        expressions += list((computed or {}).values())
+        return self._conn.execute(
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(expressions)}) "
+            "RETURNING id".encode(),
             columns,
         )
-        return new_id
 
     def profile(self, profile: UserProfile) -> None:
         self._conn.execute(
@@ -107,27 +121,32 @@ class PostgresRestorer:
         )
 
     def persona(self, version: int, created_at: datetime, reason: str, persona: Persona) -> int:
-        return self._insert(
-            "persona_versions",
-            version,
-            {"created_at": utc(created_at), "reason": reason, "doc": persona_to_json(persona)},
+        return inserted_id(
+            self._insert(
+                "persona_versions",
+                version,
+                {"created_at": utc(created_at), "reason": reason, "doc": persona_to_json(persona)},
+            )
         )
 
     def session(self, session: Session) -> int:
-        return self._insert("sessions", session.id, session_columns(session, utc))
+        return inserted_id(self._insert("sessions", session.id, session_columns(session, utc)))
 
     def turn(self, turn: Turn) -> int:
-        return self._insert(
-            "turns", turn.id, turn_columns(turn, utc), {"context": CONTEXT_OF_PREVIOUS}
+        context = context_of_previous(new=not self._keep_ids)
+        return inserted_id(
+            self._insert("turns", turn.id, turn_columns(turn, utc), {"context": context})
         )
 
     def fact(self, fact: Fact) -> int:
-        fact_id = self._insert("facts", fact.id, fact_columns(fact, utc, now()))
+        fact_id = inserted_id(self._insert("facts", fact.id, fact_columns(fact, utc, now())))
         self.sources("fact_sources", fact_id, fact.source_turn_ids)
         return fact_id
 
     def summary(self, summary: Summary) -> int:
-        summary_id = self._insert("summaries", summary.id, summary_columns(summary, utc))
+        summary_id = inserted_id(
+            self._insert("summaries", summary.id, summary_columns(summary, utc))
+        )
         self.sources("summary_sources", summary_id, summary.source_turn_ids)
         return summary_id
 

@@ -9,7 +9,7 @@ user) and the order of vectors never race between two stores of the same user.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,10 +21,12 @@ from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Connection, Database
 from os1.memory.postgres.derived import PostgresDerived
 from os1.memory.postgres.migrations import USER_LOCK_CLASS, schema_version
 from os1.memory.postgres.restore import PostgresRestorer, insert_timings, utc
+from os1.memory.protocol import IndexChanges
 from os1.memory.store import query_words, search_by_rank
 
 SESSION_COLUMNS = "id, started_at, ended_at, reflected_at"
 TURN_COLUMNS = "id, session_id, role, speaker, text, created_at, status, importance, extra"
+STATE_VALUE = "SELECT value FROM memory_state WHERE user_id = %s AND key = %s"
 
 
 class PostgresStore(PostgresDerived):
@@ -54,6 +56,9 @@ class PostgresStore(PostgresDerived):
         with self._database.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (USER_LOCK_CLASS, self.user_id))
             yield conn
+
+    def one_connection(self) -> AbstractContextManager[None]:
+        return self._database.holding()
 
     @contextmanager
     def restoring(self, keep_ids: bool) -> Iterator[PostgresRestorer]:
@@ -156,9 +161,22 @@ class PostgresStore(PostgresDerived):
             importance=importance,
             extra=extra,
         )
-        with self._write() as conn:
-            new_id = PostgresRestorer(conn, self.user_id, keep_ids=False).turn(turn)
-        return replace(turn, id=new_id)
+        # One round trip (migration 3), not five: this runs twice every turn.
+        row = self._one(
+            "SELECT os1_add_turn(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                self.user_id,
+                session_id,
+                role.value,
+                speaker,
+                text,
+                utc(turn.created_at),
+                status.value,
+                importance,
+                extra,
+            ),
+        )
+        return replace(turn, id=int(row[0]))
 
     def finish_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
         with self._write() as conn:
@@ -181,6 +199,27 @@ class PostgresStore(PostgresDerived):
 
     def turns_after(self, turn_id: int, limit: int = 1_000_000) -> list[Turn]:
         return self._turns("AND id > %s ORDER BY id LIMIT %s", (turn_id, limit))
+
+    def turns_after_state(self, key: str, limit: int = 1_000_000) -> list[Turn]:
+        return self._turns(
+            "AND id > coalesce((SELECT value FROM memory_state m WHERE m.user_id = %s "
+            "AND m.key = %s), 0) ORDER BY id LIMIT %s",
+            (self.user_id, key, limit),
+        )
+
+    def index_changes(self, after_turn_id: int, limit: int) -> IndexChanges:
+        # One statement: a row per new turn (or one row of NULLs), each with the two marks.
+        rows = self._rows(
+            "SELECT (SELECT value FROM memory_state WHERE user_id = %(user)s "
+            "AND key = 'generation'), (SELECT coalesce(max(seq), 0) FROM turn_vectors "
+            f"WHERE user_id = %(user)s), t.* FROM (SELECT 1) AS one LEFT JOIN LATERAL "
+            f"(SELECT {TURN_COLUMNS} FROM turns WHERE user_id = %(user)s AND id > %(after)s "
+            "ORDER BY id LIMIT %(limit)s) AS t ON true",
+            {"user": self.user_id, "after": after_turn_id, "limit": limit},
+        )
+        generation, last_vector = rows[0][0], rows[0][1]
+        turns = [_turn(r[2:]) for r in rows if r[2] is not None]
+        return IndexChanges(int(generation or 0), turns, int(last_vector))
 
     def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
         found = self._turns("AND id = ANY(%s)", ([int(i) for i in ids],))
@@ -264,13 +303,12 @@ class PostgresStore(PostgresDerived):
     # --- state ------------------------------------------------------------------
 
     def state(self, key: str) -> int:
-        row = self._one(
-            "SELECT value FROM memory_state WHERE user_id = %s AND key = %s", (self.user_id, key)
-        )
+        row = self._one(STATE_VALUE, (self.user_id, key))
         return int(row[0]) if row else 0
 
     def set_state(self, key: str, value: int) -> None:
-        with self._write() as conn:
+        # One upsert is atomic by itself: no transaction or lock (a round trip each).
+        with self._database.connection() as conn:
             PostgresRestorer(conn, self.user_id, keep_ids=True).state({key: value})
 
     def all_state(self) -> dict[str, int]:
