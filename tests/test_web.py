@@ -149,7 +149,8 @@ def test_first_run_then_a_streamed_conversation(web: tuple[Server, str], chromiu
     message.press("Enter")
     page.get_by_role("button", name=re.compile("answer that again")).wait_for()
     tokens, done = visit.frames("token"), visit.frames("done")
-    assert len(tokens) > 3 and "".join(t["text"] for t in tokens) == REPLY
+    # Streamed: in several frames (pieces within 30 ms of each other travel together).
+    assert len(tokens) > 1 and "".join(t["text"] for t in tokens) == REPLY
     assert done[0]["reply"] == REPLY and done[0]["status"] == "complete"
     assert page.locator(".line--os").last.locator(".line__text").inner_text() == REPLY
     check_screen(visit, "desktop", "talk")
