@@ -83,8 +83,8 @@ class Reply:
             if self.ahead is not None:
                 pieces = self.ahead.follow()
             else:
-                prompt = self.prompt or companion.prompt_for(self.user_turn)
-                pieces = companion.backend.stream(prompt, self.cancel)
+                assert self.prompt is not None  # respond() built it
+                pieces = companion.backend.stream(self.prompt, self.cancel)
             for piece in pieces:
                 if self.first_token_s is None:
                     self.first_token_s = time.perf_counter() - self._started

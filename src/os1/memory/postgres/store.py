@@ -307,7 +307,7 @@ class PostgresStore(PostgresDerived):
         return int(row[0]) if row else 0
 
     def set_state(self, key: str, value: int) -> None:
-        # One upsert is atomic by itself: no transaction or lock (a round trip each).
+        # One upsert is atomic by itself: one round trip, without a transaction or lock.
         with self._database.connection() as conn:
             PostgresRestorer(conn, self.user_id, keep_ids=True).state({key: value})
 
