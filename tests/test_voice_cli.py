@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 from pathlib import Path
 
@@ -26,8 +27,9 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def overlap(said: str, heard: str) -> float:
-    a = set(said.lower().replace(".", " ").replace(",", " ").split())
-    b = set(heard.lower().split())
+    """The share of the words said that were heard, punctuation aside ("what?" is "what")."""
+    a = set(re.findall(r"[a-z0-9']+", said.lower()))
+    b = set(re.findall(r"[a-z0-9']+", heard.lower()))
     return len(a & b) / max(len(a), 1)
 
 
