@@ -1,5 +1,12 @@
 """Plain data shared by every layer. No I/O lives here."""
 
+from os1.domain.agenda import (
+    Confirmation,
+    ConfirmationStatus,
+    Notice,
+    Scheduled,
+    ScheduledStatus,
+)
 from os1.domain.models import (
     ChatMessage,
     JournalEntry,
@@ -7,18 +14,27 @@ from os1.domain.models import (
     Prompt,
     Role,
     Session,
+    ToolCall,
+    ToolSpec,
     Turn,
     TurnStatus,
     UserProfile,
 )
 
 __all__ = [
+    "Confirmation",
+    "ConfirmationStatus",
+    "Notice",
+    "Scheduled",
+    "ScheduledStatus",
     "ChatMessage",
     "JournalEntry",
     "Persona",
     "Prompt",
     "Role",
     "Session",
+    "ToolCall",
+    "ToolSpec",
     "Turn",
     "TurnStatus",
     "UserProfile",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 
 class Role(StrEnum):
@@ -83,9 +83,33 @@ class Persona:
 
 
 @dataclass(frozen=True)
+class ToolSpec:
+    """A tool a capable model may call: its name, what it does, and its arguments as a
+    JSON Schema object (the OpenAI tools API's ``function``)."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any] = field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A model's request to call a tool, with its arguments already parsed from JSON."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ChatMessage:
-    role: Literal["system", "user", "assistant"]
+    role: Literal["system", "user", "assistant", "tool"]
     content: str
+    # An assistant message that called tools; a tool message answers ``tool_call_id``.
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,3 +128,5 @@ class Prompt:
     max_tokens: int = 128
     temperature: float = 0.7
     cache_prefix: int = 0
+    # Tools a capable model may call (``os1.llm.base.ToolBackend``); base models ignore them.
+    tools: tuple[ToolSpec, ...] = ()
