@@ -22,16 +22,16 @@ from os1.domain.models import (
 )
 
 __all__ = [
+    "ChatMessage",
     "Confirmation",
     "ConfirmationStatus",
-    "Notice",
-    "Scheduled",
-    "ScheduledStatus",
-    "ChatMessage",
     "JournalEntry",
+    "Notice",
     "Persona",
     "Prompt",
     "Role",
+    "Scheduled",
+    "ScheduledStatus",
     "Session",
     "ToolCall",
     "ToolSpec",
