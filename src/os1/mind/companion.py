@@ -14,9 +14,9 @@ from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
 from os1.memory.retrieval import Recollection, Retriever
-from os1.mind.consolidation import consolidate
+from os1.skills.reflection.consolidation import consolidate
 from os1.mind.prompting import PromptBuilder, asks_about_presence
-from os1.mind.reflection import reflect
+from os1.skills.reflection.journal import reflect
 from os1.mind.speculation import Speculation
 
 

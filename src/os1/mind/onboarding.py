@@ -11,7 +11,8 @@ from os1.domain import ChatMessage, Persona, Prompt, Role, TurnStatus, UserProfi
 from os1.domain.models import VOICES, Voice
 from os1.llm.base import LLMBackend
 from os1.memory.protocol import Store
-from os1.mind.prompting import PromptBuilder, one_line
+from os1.mind.prompting import PromptBuilder
+from os1.mind.templates import one_line
 from os1.mind.templates import fill, load, word_list
 
 FALLBACK_NAMES: dict[Voice, tuple[str, ...]] = {
