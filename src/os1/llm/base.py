@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from os1.domain import Prompt
+from os1.domain import Prompt, ToolCall
 
 
 class BackendError(Exception):
@@ -46,6 +46,16 @@ class LLMBackend(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ToolBackend(LLMBackend, Protocol):
+    """A backend whose model calls tools (``prompt.tools``)."""
+
+    def stream_tools(
+        self, prompt: Prompt, cancel: CancelToken | None = None
+    ) -> Iterator[str | ToolCall]:
+        """Yield text pieces as they stream, and each tool call once it is complete."""
 
 
 class StopScanner:

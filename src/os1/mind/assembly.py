@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from os1 import config
 from os1.domain import Persona, UserProfile
@@ -18,8 +19,11 @@ from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
+from os1.mind import plugins
 from os1.mind.companion import ChatOptions, Companion, NotSetUp
 from os1.mind.prompting import Budget, PromptBuilder
+from os1.mind.skill import Services
+from os1.mind.turn import TurnRunner
 
 # Whose rows a PostgreSQL store holds when no server account is named: the person using
 # OS1 from the command line. Server accounts are numbered from 1.
@@ -93,7 +97,6 @@ def companion(
     store: Store,
     backend: LLMBackend,
     embedders: Sequence[Embedder],
-    talking_with: Callable[[], int] | None = None,
 ) -> Companion:
     persona, profile = store.persona(), store.profile()
     if persona is None or profile is None:
@@ -111,6 +114,46 @@ def companion(
         prompt_builder(settings, backend),
         options,
         memorizer(settings, store, embedders, lambda: backend),
-        talking_with,
         known=(persona, profile),
     )
+
+
+def turns(
+    settings: config.Settings,
+    companion: Companion,
+    embedders: Sequence[Embedder],
+    services: Services | None = None,
+) -> TurnRunner:
+    """The owner of every turn with ``companion``, with the installed skills. Intents
+    beyond their patterns are matched by MiniLM when it is loaded (see os1.mind.intents)."""
+    matcher = next((e for e in embedders if e.name == "minilm"), None)
+    return TurnRunner(
+        companion,
+        plugins.skills(),
+        services,
+        timezone=user_timezone(str(settings.get("chat.timezone"))),
+        embedder=matcher,
+    )
+
+
+def user_timezone(name: str) -> ZoneInfo:
+    """The zone reminders are said in: ``chat.timezone``, else the system's (TZ, then
+    /etc/localtime), else UTC."""
+    import os
+
+    for candidate in (name, os.environ.get("TZ", "")):
+        if candidate:
+            try:
+                return ZoneInfo(candidate.lstrip(":"))
+            except (ZoneInfoNotFoundError, ValueError):
+                if candidate is name:
+                    raise config.ConfigError(
+                        f"chat.timezone: unknown time zone {name!r} (e.g. Europe/London)"
+                    ) from None
+    try:
+        link = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in link:
+            return ZoneInfo(link.split("zoneinfo/", 1)[1])
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    return ZoneInfo("UTC")

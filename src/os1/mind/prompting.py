@@ -166,7 +166,8 @@ class PromptBuilder:
         # (earlier turns, a calendar invite's title): they go to the model as quoted data in
         # the user's role, never in the system message, so they cannot pose as instructions.
         notes = [
-            f"- {m.turn.created_at:%d %B %Y}, {m.turn.speaker} said: {quoted(one_line(m.turn.text))}"
+            f"- {m.turn.created_at:%d %B %Y}, {m.turn.speaker} said: "
+            + quoted(one_line(m.turn.text))
             for m in memories
         ]
         notes += [f"- {quoted(one_line(c))}" for c in context]

@@ -15,8 +15,8 @@ from dataclasses import replace
 from os1.domain import Role, UserProfile
 from os1.memory.derived import Fact, Summary
 from os1.memory.protocol import Store
-from os1.skills.reflection.journal import PACKAGE, WORD
 from os1.mind.templates import one_line, word_list
+from os1.skills.reflection.journal import PACKAGE, WORD
 
 MAX_SUMMARY_TURNS = 3
 MAX_PROFILE_VALUES = 3
