@@ -14,7 +14,7 @@ from os1.llm.embedded import EmbeddedBackend
 from os1.llm.gate import GatedBackend, GatedToolBackend, ModelBusy, ModelGate, holding
 from os1.llm.openai_compat import OpenAICompatBackend
 from os1.llm.openai_wire import parse_call
-from os1.llm.scripted import ScriptedBackend
+from os1.llm.scripted import ScriptedBackend, ScriptedToolBackend
 from tests.support.fake_openai_server import (
     FakeOpenAIServer,
     FakeToolCall,
@@ -277,8 +277,10 @@ def test_the_gate_forwards_tool_calls_and_takes_a_slot(
 
 def test_the_scripted_backend_scripts_tool_calls() -> None:
     look = ToolCall("s1", "get_weather", {"city": "Paris"})
-    scripted = ScriptedBackend([["Let me look.", look], [look, look], "Sunny."])
+    scripted = ScriptedToolBackend([["Let me look.", look], [look, look], "Sunny."])
     assert isinstance(scripted, ToolBackend)
+    # The plain one stands in for the embedded base model: no tools.
+    assert not isinstance(ScriptedBackend(["Hi."]), ToolBackend)
     first = list(scripted.stream_tools(PROMPT))
     # The text comes first, in pieces, all of it before the call.
     assert len(first) > 2 and first[-1] == look
@@ -287,13 +289,13 @@ def test_the_scripted_backend_scripts_tool_calls() -> None:
     assert "".join(map(str, scripted.stream_tools(PROMPT))) == "Sunny."
     # Plain ``stream`` leaves calls out; a stop ends the reply before any call after it.
     assert "".join(scripted.stream(PROMPT)) == "Let me look."
-    stopped = ScriptedBackend([["Hi.\nUser: x", look]])
+    stopped = ScriptedToolBackend([["Hi.\nUser: x", look]])
     assert "".join(map(str, stopped.stream_tools(PROMPT))) == "Hi."
     assert len(scripted.prompts) == 4 and scripted.prompts[0].tools == (WEATHER,)
 
 
 def test_the_gate_forwards_scripted_calls() -> None:
     look = ToolCall("s1", "get_time")
-    gated = GatedBackend(ScriptedBackend([look]), ModelGate(slots=1, max_waiting=0))
+    gated = GatedBackend(ScriptedToolBackend([look]), ModelGate(slots=1, max_waiting=0))
     assert isinstance(gated, ToolBackend)
     assert list(gated.stream_tools(PROMPT)) == [look]

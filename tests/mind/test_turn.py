@@ -18,7 +18,7 @@ from os1.domain import (
     UserProfile,
 )
 from os1.llm.base import BackendError, CancelToken, estimate_tokens
-from os1.llm.scripted import ScriptedBackend
+from os1.llm.scripted import ScriptedBackend, ScriptedToolBackend
 from os1.memory.codec import now
 from os1.memory.ingest import Memorizer
 from os1.memory.retrieval import KeywordRetriever
@@ -43,26 +43,9 @@ from tests.mind import skill_fixture
 SKILLS = ("os1.skills.presence", "os1.skills.reflection", "tests.mind.skill_fixture")
 
 
-class ToolCallingBackend(ScriptedBackend):
-    """A FAKE capable model: it answers each prompt with the next scripted item, a text
-    or a list of tool calls, and records every prompt (the real one is an OpenAI-compatible
-    server, tested in test_openai_compat)."""
-
-    def __init__(self, script: list[str | list[ToolCall]]) -> None:
-        super().__init__(["unused"])
-        self.script = script
-
-    def stream_tools(
-        self, prompt: Prompt, cancel: CancelToken | None = None
-    ) -> Iterator[str | ToolCall]:
-        self.prompts.append(prompt)
-        item = self.script.pop(0) if self.script else "Done."
-        if isinstance(item, list):
-            yield from item
-        else:
-            yield from item.split(" ")[:1]
-            for word in item.split(" ")[1:]:
-                yield " " + word
+def capable(script: list[str | list[ToolCall]]) -> ScriptedToolBackend:
+    """A scripted capable model: each prompt gets the next item, a text or tool calls."""
+    return ScriptedToolBackend([*script, "Done."])
 
 
 def runner(
@@ -111,9 +94,10 @@ def test_a_turn_stores_both_sides_and_tells_the_face_in_order(store: SQLiteStore
     assert as_dict(done)["turn_id"] == f"t{stored[1].id}" and as_dict(done)["type"] == "done"
     # Indexed before the turn's events end: the after-turn job ran, extraction read it.
     assert skill_fixture.DONE == ["after turn"]
-    assert store.state("facts_after_turn") >= stored[1].id or store.turns_after_state(
-        "facts_after_turn"
-    ) == []
+    assert (
+        store.state("facts_after_turn") >= stored[1].id
+        or store.turns_after_state("facts_after_turn") == []
+    )
 
 
 def test_an_empty_message_is_refused_and_nothing_is_stored(store: SQLiteStore) -> None:
@@ -239,7 +223,7 @@ def test_a_late_yes_confirms_nothing(store: SQLiteStore) -> None:
 
 
 def test_a_capable_model_calls_tools_and_gets_the_results_back(store: SQLiteStore) -> None:
-    backend = ToolCallingBackend([[ToolCall("c1", "peek", {})], "You have two notes."])
+    backend = capable([[ToolCall("c1", "peek", {})], "You have two notes."])
     turns = runner(store, backend)
     found = events(turns, "How many notes do I have?")
     assert reply_of(found) == "You have two notes."
@@ -252,7 +236,7 @@ def test_a_capable_model_calls_tools_and_gets_the_results_back(store: SQLiteStor
 
 
 def test_a_models_side_effect_waits_for_the_user(store: SQLiteStore) -> None:
-    backend = ToolCallingBackend([[ToolCall("c1", "erase", {"note": "4"})]])
+    backend = capable([[ToolCall("c1", "erase", {"note": "4"})]])
     turns = runner(store, backend)
     found = events(turns, "Tidy up my notes")
     assert any(isinstance(e, ConfirmationAsked) for e in found)
@@ -274,9 +258,7 @@ def test_hostile_memory_triggers_nothing_even_with_a_model_that_obeys(
     """Content that is not the user's own message (here a stored turn, recalled into the
     prompt) is data: the intents never see it, and a model talked into a side effect only
     gets to ask."""
-    obeying = ToolCallingBackend(
-        [[ToolCall("c1", "erase", {"note": "9"})], "I did as the note said."]
-    )
+    obeying = capable([[ToolCall("c1", "erase", {"note": "9"})], "I did as the note said."])
     turns = runner(store, obeying)
     session = store.start_session()
     store.add_turn(session.id, Role.COMPANION, "Samantha", HOSTILE)

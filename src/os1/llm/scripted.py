@@ -5,9 +5,10 @@ integration tests run the real embedded model. The load benchmark runs the serve
 ``model.backend = "bench"``: scripted replies at a fixed pace (``bench_backend``), so what
 it measures beyond that pace is OS1's own overhead.
 
-A reply may also script tool calls (a ``ToolCall``, or a list of text and calls): the
-backend is a ``ToolBackend``, and ``stream_tools`` yields them as a capable model would,
-while ``stream`` leaves them out.
+A reply may also script tool calls (a ``ToolCall``, or a list of text and calls):
+``ScriptedToolBackend`` is a ``ToolBackend`` and yields them as a capable model would.
+``ScriptedBackend`` stands in for the embedded base model, which calls no tools (its
+turns go through local intents), and leaves them out.
 """
 
 from __future__ import annotations
@@ -49,12 +50,6 @@ class ScriptedBackend:
         items = self._replay(self._reply(prompt), prompt.max_tokens, cancel)
         return until_stop((i for i in items if isinstance(i, str)), prompt.stop)
 
-    def stream_tools(
-        self, prompt: Prompt, cancel: CancelToken | None = None
-    ) -> Iterator[str | ToolCall]:
-        items = self._replay(self._reply(prompt), prompt.max_tokens, cancel)
-        return until_stop_tools(items, prompt.stop)
-
     def _reply(self, prompt: Prompt) -> list[str | ToolCall]:
         if self.keep_prompts:
             self.prompts.append(prompt)
@@ -83,6 +78,16 @@ class ScriptedBackend:
 
     def close(self) -> None:
         pass
+
+
+class ScriptedToolBackend(ScriptedBackend):
+    """A scripted stand-in for a capable model: it calls the tools its replies script."""
+
+    def stream_tools(
+        self, prompt: Prompt, cancel: CancelToken | None = None
+    ) -> Iterator[str | ToolCall]:
+        items = self._replay(self._reply(prompt), prompt.max_tokens, cancel)
+        return until_stop_tools(items, prompt.stop)
 
 
 def _pieces(text: str) -> Iterator[str]:
