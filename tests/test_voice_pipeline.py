@@ -15,10 +15,13 @@ import pytest
 from os1.domain import Persona, Role, TurnStatus, UserProfile
 from os1.llm.base import estimate_tokens
 from os1.llm.scripted import ScriptedBackend
+from os1.memory.ingest import Memorizer
 from os1.memory.retrieval import KeywordRetriever
 from os1.memory.store import SQLiteStore
+from os1.mind import plugins
 from os1.mind.companion import ChatOptions, Companion
 from os1.mind.prompting import Budget, PromptBuilder
+from os1.mind.turn import TurnRunner
 from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE, Audio, resample
 from os1.voice.frames import (
@@ -189,11 +192,14 @@ def test_playback_stops_mid_phrase_and_knows_what_was_heard() -> None:
     assert sum(sink_writes) == 8_000  # not one block after the stop
 
 
-def make_companion(store: SQLiteStore, backend: ScriptedBackend) -> Companion:
+def make_turns(store: SQLiteStore, backend: ScriptedBackend) -> TurnRunner:
     store.save_profile(UserProfile(name="Theodore"))
     store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
     builder = PromptBuilder(Budget(2048, 96), estimate_tokens)
-    return Companion(store, backend, KeywordRetriever(store), builder, ChatOptions())
+    companion = Companion(
+        store, backend, KeywordRetriever(store), builder, ChatOptions(), Memorizer(store, [])
+    )
+    return TurnRunner(companion, plugins.skills())
 
 
 LONG_REPLY = (
@@ -206,12 +212,12 @@ LONG_REPLY = (
 def test_spoken_turn_end_to_end_stores_the_reply_and_its_timings(
     store: SQLiteStore, piper: PiperSynthesizer
 ) -> None:
-    companion = make_companion(store, ScriptedBackend(["Of course. I will remind you."]))
+    turns = make_turns(store, ScriptedBackend(["Of course. I will remind you."]))
     voice = EspeakSynthesizer()
     sink = FileSink(voice.sample_rate)
     shown: list[Frame] = []
     conversation = VoiceConversation(
-        companion, PocketSphinxRecognizer(), SileroVAD(), voice, sink, on_frame=shown.append
+        turns, PocketSphinxRecognizer(), SileroVAD(), voice, sink, on_frame=shown.append
     )
     for frame in blocks(spoken(piper, "Please remind me to call my sister.", pad_s=1.0)):
         conversation.hear(frame)
@@ -237,10 +243,10 @@ def test_barge_in_stops_playback_cancels_the_rest_and_stores_what_was_heard(
 ) -> None:
     # Tokens at a speaking pace, so most of the reply is not yet generated when it is cut.
     backend = ScriptedBackend([LONG_REPLY], token_delay_s=0.15)
-    companion = make_companion(store, backend)
+    turns = make_turns(store, backend)
     voice = EspeakSynthesizer()
     sink = RealTimeSink(voice.sample_rate)
-    conversation = VoiceConversation(companion, PocketSphinxRecognizer(), SileroVAD(), voice, sink)
+    conversation = VoiceConversation(turns, PocketSphinxRecognizer(), SileroVAD(), voice, sink)
     at = 0.0
     for frame in blocks(spoken(piper, "What did I tell you about the park?", pad_s=1.0)):
         conversation.hear(frame)

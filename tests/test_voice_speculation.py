@@ -13,6 +13,7 @@ from os1.domain import Prompt, Role
 from os1.llm.base import CancelToken
 from os1.llm.scripted import ScriptedBackend
 from os1.memory.store import SQLiteStore
+from os1.mind.events import Done, Event, Token
 from os1.mind.speculation import same_words
 from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE, Audio
@@ -22,7 +23,7 @@ from os1.voice.speaking import FileSink
 from os1.voice.stt import PocketSphinxRecognizer
 from os1.voice.tts import EspeakSynthesizer, PiperSynthesizer
 from os1.voice.vad import SileroVAD
-from tests.test_voice_pipeline import blocks, make_companion, spoken, words
+from tests.test_voice_pipeline import blocks, make_turns, spoken, words
 
 REPLY = "Of course. I will remind you."
 
@@ -39,8 +40,8 @@ def test_same_words_ignores_case_and_punctuation() -> None:
 
 def test_follow_gives_what_was_generated_then_the_rest_live(store: SQLiteStore) -> None:
     backend = ScriptedBackend([REPLY], token_delay_s=0.02)
-    companion = make_companion(store, backend)
-    ahead = companion.speculate("Remind me to call my sister.")
+    turns = make_turns(store, backend)
+    ahead = turns.speculate("Remind me to call my sister.")
     ahead.store_free.wait(10)
     first = next(iter(ahead.follow()))
     assert "".join(ahead.follow()) == REPLY  # a second reader gets every piece, from the first
@@ -48,20 +49,29 @@ def test_follow_gives_what_was_generated_then_the_rest_live(store: SQLiteStore) 
     assert store.turns() == []  # nothing is stored by speculating
 
 
-def test_respond_adopts_a_reply_begun_on_the_same_words(tmp_path: Path) -> None:
+def reply_text(events: list[Event]) -> str:
+    """What a turn said, from its tokens; its Done says the same."""
+    said = "".join(e.text for e in events if isinstance(e, Token))
+    done = events[-1] if events and isinstance(events[-1], Done) else None
+    assert done is not None and done.reply == said.strip()
+    return said
+
+
+def test_run_adopts_a_reply_begun_on_the_same_words(tmp_path: Path) -> None:
     # Two identical OS1s: one begins early, one replies the usual way. The prompts match,
     # and the early one never asks the model twice.
     early_store, usual_store = SQLiteStore(tmp_path / "a.db"), SQLiteStore(tmp_path / "b.db")
     early_backend, usual_backend = ScriptedBackend([REPLY]), ScriptedBackend([REPLY])
     early, usual = (
-        make_companion(early_store, early_backend),
-        make_companion(usual_store, usual_backend),
+        make_turns(early_store, early_backend),
+        make_turns(usual_store, usual_backend),
     )
     ahead = early.speculate("remind me to call my sister")
-    reply = early.respond("Remind me to call my sister.", ahead=ahead)
-    assert reply.ahead is ahead and reply.cancel is ahead.cancel
-    assert "".join(reply) == REPLY
-    assert "".join(usual.respond("Remind me to call my sister.")) == REPLY
+    cancel = CancelToken()
+    events = list(early.run("Remind me to call my sister.", cancel, ahead=ahead))
+    assert reply_text(events) == REPLY and not ahead.cancel.cancelled
+    assert "".join(ahead.follow()) == REPLY  # the reply given is the one begun early
+    assert reply_text(list(usual.run("Remind me to call my sister."))) == REPLY
     assert len(early_backend.prompts) == 1
     # The recalled memories and the recent turns are the same; only the words of the
     # user's line differ in case and punctuation.
@@ -73,13 +83,13 @@ def test_respond_adopts_a_reply_begun_on_the_same_words(tmp_path: Path) -> None:
     usual_store.close()
 
 
-def test_respond_drops_a_reply_begun_on_other_words(store: SQLiteStore) -> None:
+def test_run_drops_a_reply_begun_on_other_words(store: SQLiteStore) -> None:
     backend = ScriptedBackend(["Bread is lovely.", "Cheese too."], token_delay_s=0.01)
-    companion = make_companion(store, backend)
-    ahead = companion.speculate("I went to the market")
-    reply = companion.respond("I went to the market and bought cheese", ahead=ahead)
-    assert reply.ahead is None and ahead.cancel.cancelled
-    assert "".join(reply) == "Cheese too."
+    turns = make_turns(store, backend)
+    ahead = turns.speculate("I went to the market")
+    events = list(turns.run("I went to the market and bought cheese", ahead=ahead))
+    assert ahead.cancel.cancelled
+    assert reply_text(events) == "Cheese too."
     assert len(backend.prompts) == 2
     assert "bought cheese" in backend.prompts[1].completion
     assert [t.text for t in store.turns()] == [
@@ -93,7 +103,7 @@ def test_an_error_while_generating_early_reaches_the_reader(store: SQLiteStore) 
         def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
             raise RuntimeError("the model server went away")
 
-    ahead = make_companion(store, FailingBackend()).speculate("hello")
+    ahead = make_turns(store, FailingBackend()).speculate("hello")
     with pytest.raises(RuntimeError, match="went away"):
         list(ahead.follow())
     assert ahead.store_free.is_set()
@@ -167,13 +177,13 @@ def test_a_turn_ending_in_its_pause_adopts_the_reply_begun_there(
     store: SQLiteStore, piper: PiperSynthesizer
 ) -> None:
     backend = ScriptedBackend([REPLY], token_delay_s=0.01)
-    companion = make_companion(store, backend)
+    turns = make_turns(store, backend)
     voice = CountingVoice()
     sink = FileSink(voice.sample_rate)
     # Settled on the speaker from the start: the pause's words are final at once, so the
     # reply is begun once, on them.
     recognizer = PocketSphinxRecognizer(settle_s=0)
-    conversation = VoiceConversation(companion, recognizer, SileroVAD(), voice, sink)
+    conversation = VoiceConversation(turns, recognizer, SileroVAD(), voice, sink)
     for frame in blocks(spoken(piper, "Please remind me to call my sister.", pad_s=1.0)):
         conversation.hear(frame)
     turn = conversation.wait(timeout=60)
@@ -193,10 +203,10 @@ def test_a_reply_begun_in_a_pause_is_dropped_when_the_user_goes_on(
     store: SQLiteStore, piper: PiperSynthesizer
 ) -> None:
     backend = ScriptedBackend([REPLY], token_delay_s=0.01)
-    companion = make_companion(store, backend)
+    turns = make_turns(store, backend)
     voice = EspeakSynthesizer()
     conversation = VoiceConversation(
-        companion, PocketSphinxRecognizer(), SileroVAD(), voice, FileSink(voice.sample_rate)
+        turns, PocketSphinxRecognizer(), SileroVAD(), voice, FileSink(voice.sample_rate)
     )
     first = spoken(piper, "I went to the market", pad_s=0.3)
     second = spoken(piper, "and bought fresh bread and cheese.", pad_s=1.0)

@@ -142,9 +142,12 @@ class TurnRunner:
         yield from self.due_notices()
 
         reply = _Reply(user_turn)
+        delivered = False
         try:
             handled = self._without_model(text, confirmation_id)
             if handled is not None:
+                if ahead is not None:
+                    ahead.abandon()  # served without the model: the reply begun is not used
                 yield from handled
                 reply.text = " ".join(e.text for e in handled if isinstance(e, Token))
                 reply.status = TurnStatus.COMPLETE
@@ -152,6 +155,7 @@ class TurnRunner:
                 yield from self._model_reply(reply, ahead, cancel)
             yield Generated(reply.text)
             if deliver is not None:
+                delivered = True
                 reply.text, reply.status, reply.timings = deliver(reply.text, reply.status)
         except (KeyboardInterrupt, GeneratorExit):
             reply.status = TurnStatus.INTERRUPTED
@@ -159,6 +163,10 @@ class TurnRunner:
             raise
         except BaseException:
             reply.status = TurnStatus.FAILED if not reply.text else TurnStatus.INTERRUPTED
+            if deliver is not None and not delivered:
+                # The face still says what reached the user before the failure (voice:
+                # the phrases played); FAILED tells it generating failed.
+                reply.text, reply.status, reply.timings = deliver(reply.text, TurnStatus.FAILED)
             self._store(reply)
             raise
         self._store(reply)
@@ -367,7 +375,8 @@ class TurnRunner:
                         logger.exception("the job %s.%s failed", job.skill, job.name)
             if text:
                 agenda.add_notice(text, item.skill, item.due_at, late, item.id)
-        notices = agenda.take_pending_notices()
+        notices = agenda.pending_notices()
+        agenda.mark_delivered([n.id for n in notices])
         return [NoticeDue(n.id, n.text, n.source, n.late, n.due_at) for n in notices]
 
     def after_turn(self) -> None:

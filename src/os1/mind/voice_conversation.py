@@ -1,10 +1,12 @@
-"""A spoken conversation: the listening pipeline, the companion's reply, and barge-in.
+"""A spoken conversation: the listening pipeline, the turn's reply, and barge-in.
 
 Input audio is pushed through ``hear`` (from a microphone thread, a WebSocket or a file).
 When a turn ends, the reply runs on its own threads: the model's tokens are cut into
 phrases, a voice worker synthesises each phrase, and playback plays them in short blocks.
 If the user starts speaking while OS1 talks, playback stops within a block, generation is
-cancelled, and only what was heard is stored as the reply.
+cancelled, and only what was heard is stored as the reply. The turn itself is run by
+``os1.mind.turn.TurnRunner``, like every face's: this module only voices its events and
+tells it, through ``deliver``, what was heard.
 
 When the user pauses, the reply begins at once on what was heard (``os1.mind.speculation``):
 first on the live transcript, then on the final pass's words once it is done. If the pause
@@ -18,13 +20,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from os1.domain import TurnStatus
 from os1.llm.base import CancelToken
-from os1.mind.companion import Companion, Reply
+from os1.mind.events import Done, Event, Generated, NoticeDue, Token
 from os1.mind.first_phrase import FirstPhrase
 from os1.mind.speculation import Speculation
+from os1.mind.turn import TurnRunner
 from os1.voice.frames import (
     AudioIn,
     FinalTranscript,
@@ -67,7 +70,7 @@ class _Reply:
 class VoiceConversation:
     def __init__(
         self,
-        companion: Companion,
+        turns: TurnRunner,
         recognizer: Recognizer,
         vad: VoiceActivityDetector,
         synthesizer: Synthesizer,
@@ -75,7 +78,7 @@ class VoiceConversation:
         policy: TurnEndPolicy | None = None,
         on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
-        self.companion = companion
+        self.turns = turns
         self.synthesizer = synthesizer
         self.sink = sink
         self.transcriber = Transcriber(recognizer)
@@ -92,6 +95,10 @@ class VoiceConversation:
         self._ahead: Speculation | None = None
         self._first_phrase: FirstPhrase | None = None
         self._speculating: tuple[int, threading.Thread] | None = None
+        # The store is used by one thread at a time: a reply holds this from its turn's
+        # start to the end of the indexing after it; a reply begun in a pause, while it
+        # builds its prompt.
+        self._store_lock = threading.Lock()
 
     @property
     def speaking(self) -> bool:
@@ -159,10 +166,14 @@ class VoiceConversation:
     # --- the reply --------------------------------------------------------------
 
     def close(self) -> None:
-        """Drop any reply begun in a pause, and wait until it has let go of the store."""
+        """Drop any reply begun in a pause, and wait until every thread has let go of the
+        store (a reply's indexing, a reply begun in a pause)."""
         ahead = self._drop_ahead()
         if ahead is not None:
             ahead.store_free.wait()
+        # Bounded: a reply stuck in its model call must not hold up closing forever.
+        if self._store_lock.acquire(timeout=60):
+            self._store_lock.release()
 
     def _speculate(self) -> None:
         """The user paused: begin the reply now (see ``os1.mind.speculation``)."""
@@ -201,7 +212,12 @@ class VoiceConversation:
         if current is not None:
             current.abandon()
             current.store_free.wait()
-        ahead = self.companion.speculate(text)
+        with self._store_lock:  # not while the last reply is still being indexed
+            with self._lock:
+                if pause != self._pause:
+                    return  # speech resumed, or the turn ended, meanwhile
+            ahead = self.turns.speculate(text)
+            ahead.store_free.wait()
         first_phrase = FirstPhrase(ahead, self.synthesizer)
         with self._lock:
             if pause == self._pause:
@@ -230,7 +246,7 @@ class VoiceConversation:
             if ahead is None or not (same_pause and ahead.matches(reply.final.text)):
                 if ahead is not None:
                     ahead.abandon()
-                return ahead  # respond() waits until it has let go of the store
+                return ahead  # the turn waits until it has let go of the store
             if reply.cancel.cancelled:
                 ahead.abandon()
             reply.cancel = ahead.cancel
@@ -255,49 +271,89 @@ class VoiceConversation:
     def _run_reply(self, reply: _Reply) -> None:
         timings = reply.turn.timings
         timings.final_transcript_s = round(reply.since_end(), 3)
-        phrases: queue.Queue[str | None] = queue.Queue()
+        phrases: queue.Queue[str | NoticeDue | None] = queue.Queue()
         voice = threading.Thread(target=self._voice, args=(reply, phrases), daemon=True)
         voice.start()
-        answer: Reply | None = None
+
+        def deliver(generated: str, status: TurnStatus) -> tuple[str, TurnStatus, dict[str, float]]:
+            phrases.put(None)
+            voice.join()  # playback is over: what was heard is known
+            return self._heard(reply, generated, status)
+
         try:
             ahead = self._take_ahead(reply)
-            answer = self.companion.respond(reply.final.text, reply.cancel, hold=True, ahead=ahead)
-            chunker = PhraseChunker()
-            for piece in answer:
-                if timings.first_token_s is None:
-                    timings.first_token_s = round(reply.since_end(), 3)
-                for phrase in chunker.feed(piece):
-                    self._phrase(reply, phrase, phrases)
-                if reply.cancel.cancelled:
-                    break
-            else:
-                for phrase in chunker.flush():
-                    self._phrase(reply, phrase, phrases)
+            with self._store_lock:
+                events = self.turns.run(
+                    reply.final.text, reply.cancel, ahead=ahead, deliver=deliver
+                )
+                try:
+                    self._follow(reply, events, phrases)
+                finally:
+                    events.close()
         except Exception as exc:  # any failure must still end the turn, and is reported
             reply.turn.error = str(exc) or type(exc).__name__
         finally:
-            if answer is not None:
-                answer.close()
             phrases.put(None)
             voice.join()
-            self._store(reply, answer)
+            reply.done.set()
+            # After the indexing: a turn reported is one memory search finds.
+            self.finished.put(reply.turn)
 
-    def _phrase(self, reply: _Reply, phrase: str, phrases: queue.Queue[str | None]) -> None:
+    def _follow(
+        self, reply: _Reply, events: Iterator[Event], phrases: queue.Queue[str | NoticeDue | None]
+    ) -> None:
+        """Voice the turn's events: notices first, then the reply phrase by phrase; after
+        a barge-in nothing more is voiced. The turn's ``Done`` ends the reply (the user
+        may speak again); the indexing after it runs on this thread."""
+        timings = reply.turn.timings
+        chunker = PhraseChunker()
+        for event in events:
+            if isinstance(event, NoticeDue):
+                phrases.put(event)
+            elif isinstance(event, Token) and not reply.cancel.cancelled:
+                if timings.first_token_s is None:
+                    timings.first_token_s = round(reply.since_end(), 3)
+                for phrase in chunker.feed(event.text):
+                    self._phrase(reply, phrase, phrases)
+            elif isinstance(event, Generated) and not reply.cancel.cancelled:
+                for phrase in chunker.flush():
+                    self._phrase(reply, phrase, phrases)
+            elif isinstance(event, Done):
+                reply.turn.reply_turn_id = event.turn_id
+                reply.done.set()
+
+    def _phrase(
+        self, reply: _Reply, phrase: str, phrases: queue.Queue[str | NoticeDue | None]
+    ) -> None:
         if reply.turn.timings.first_phrase_s is None:
             reply.turn.timings.first_phrase_s = round(reply.since_end(), 3)
         self.on_frame(ReplyText(phrase))
         phrases.put(phrase)
 
-    def _voice(self, reply: _Reply, phrases: queue.Queue[str | None]) -> None:
+    def _voice(self, reply: _Reply, phrases: queue.Queue[str | NoticeDue | None]) -> None:
         """Synthesise phrases in order and play each as soon as it is ready."""
         while (phrase := phrases.get()) is not None:
             if reply.playback.stopped or reply.turn.error:
                 continue
             try:
-                self._say(reply, phrase)
+                if isinstance(phrase, NoticeDue):
+                    self.announce(phrase.text)
+                else:
+                    self._say(reply, phrase)
             except Exception as exc:  # reported on the turn; generation stops
                 reply.turn.error = f"speech synthesis failed: {exc}"
                 reply.cancel.cancel()
+
+    def announce(self, text: str) -> None:
+        """Say something that is not a reply (a reminder that fell due): it is played
+        whole, and is not part of what the reply is stored with."""
+        self.on_frame(ReplyText(text))
+        playback = Playback(self.sink)
+        for samples in self.synthesizer.synthesize(text):
+            audio = ReplyAudio(samples, self.synthesizer.sample_rate, text)
+            self.on_frame(audio)
+            if not playback.play(audio):
+                break
 
     def _say(self, reply: _Reply, phrase: str) -> None:
         voiced = reply.first_phrase.audio_for(phrase) if reply.first_phrase else None
@@ -314,10 +370,15 @@ class VoiceConversation:
                     reply.playback.first_audio_at - reply.ended_at, 3
                 )
 
-    def _store(self, reply: _Reply, answer: Reply | None) -> None:
+    def _heard(
+        self, reply: _Reply, generated: str, status: TurnStatus
+    ) -> tuple[str, TurnStatus, dict[str, float]]:
+        """What to store as the reply, once playback is over: what was heard, and its
+        status; ``status`` is the turn's (FAILED when generating failed)."""
         turn = reply.turn
-        turn.generated = answer.text if answer is not None else ""
-        generated = turn.generated
+        if status is TurnStatus.FAILED and not turn.error:
+            turn.error = "the reply failed"  # the turn's error replaces this when raised
+        turn.generated = generated
         turn.interrupted = reply.playback.stopped
         turn.spoken = reply.playback.spoken() if turn.interrupted else generated
         if turn.interrupted and reply.detected_at is not None:
@@ -327,15 +388,10 @@ class VoiceConversation:
         if turn.error and not turn.interrupted:
             # Whatever was heard before the failure is what OS1 said.
             turn.spoken = reply.playback.spoken()
-        status = TurnStatus.INTERRUPTED if turn.interrupted else TurnStatus.COMPLETE
+        stored = TurnStatus.INTERRUPTED if turn.interrupted else TurnStatus.COMPLETE
         if turn.error:
-            status = TurnStatus.FAILED if not turn.spoken else TurnStatus.INTERRUPTED
-        elif answer is not None and not turn.interrupted:
-            status = answer.status
-        stored = answer.store(turn.spoken, status) if answer is not None else None
-        if stored is not None:
-            turn.reply_turn_id = stored.id
-            stages = {k: v for k, v in turn.timings.as_dict().items() if v is not None}
-            self.companion.store.save_timings(stored.id, stages)
-        reply.done.set()
-        self.finished.put(turn)
+            stored = TurnStatus.FAILED if not turn.spoken else TurnStatus.INTERRUPTED
+        elif not turn.interrupted:
+            stored = status
+        stages = {k: v for k, v in turn.timings.as_dict().items() if v is not None}
+        return turn.spoken, stored, stages
