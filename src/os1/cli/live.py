@@ -8,8 +8,8 @@ from rich.text import Text
 
 from os1.cli.common import console
 from os1.cli.runtime import Runtime
-from os1.cli.voice import BLOCK, _show, policy_for, recognizer_for
-from os1.mind.companion import Companion
+from os1.cli.voice import BLOCK, _show, announce_notices, policy_for, recognizer_for
+from os1.mind.turn import TurnRunner
 from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE
 from os1.voice.audio_devices import open_input_stream, open_output_stream
@@ -35,7 +35,11 @@ def _device(value: str) -> int | str | None:
     return int(value) if value.isdigit() else value
 
 
-def talk_live(rt: Runtime, companion: Companion, synthesizer: Synthesizer, verbose: bool) -> None:
+# How often, while nobody speaks, to look for what fell due (a reminder to say).
+NOTICE_CHECK_S = 5.0
+
+
+def talk_live(rt: Runtime, turns: TurnRunner, synthesizer: Synthesizer, verbose: bool) -> None:
     voice = rt.settings.values["voice"]
     microphone = open_input_stream(SAMPLE_RATE, BLOCK, _device(voice["input_device"]))
     speaker = open_output_stream(synthesizer.sample_rate, _device(voice["output_device"]))
@@ -47,7 +51,7 @@ def talk_live(rt: Runtime, companion: Companion, synthesizer: Synthesizer, verbo
             console.print(Text(f"… {frame.text}", style="dim"))
 
     conversation = VoiceConversation(
-        companion,
+        turns,
         recognizer_for(rt),
         SileroVAD(),
         synthesizer,
@@ -55,7 +59,7 @@ def talk_live(rt: Runtime, companion: Companion, synthesizer: Synthesizer, verbo
         policy_for(rt),
         on_frame=show,
     )
-    name = companion.persona.name
+    name = turns.name
     console.print(
         Text(
             f"{name} is listening. Speak; talk over {name} to interrupt. Ctrl-C ends. "
@@ -64,6 +68,7 @@ def talk_live(rt: Runtime, companion: Companion, synthesizer: Synthesizer, verbo
         )
     )
     at = 0.0
+    checked_at = -NOTICE_CHECK_S
     with microphone, speaker:
         try:
             while True:
@@ -72,11 +77,12 @@ def talk_live(rt: Runtime, companion: Companion, synthesizer: Synthesizer, verbo
                 at += BLOCK / SAMPLE_RATE
                 while (turn := conversation.wait(timeout=0)) is not None:
                     _show(turn, name, verbose)
+                if at - checked_at >= NOTICE_CHECK_S:
+                    checked_at = at
+                    announce_notices(conversation)
         except KeyboardInterrupt:
             conversation.barge_in(at)
             if (turn := conversation.wait(timeout=5)) is not None:
                 _show(turn, name, verbose)
     conversation.close()
-    companion.remember()
-    companion.end_session()
-    companion.reflect_pending()
+    turns.end_session()

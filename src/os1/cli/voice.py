@@ -13,6 +13,8 @@ from rich.text import Text
 
 from os1.cli.common import console, errors, friendly_errors, print_json, runtime
 from os1.cli.runtime import Runtime
+from os1.cli.talk import show_notice
+from os1.mind.turn import TurnRunner
 from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE, Audio, describe_problems, load_audio, write_wav
 from os1.voice.errors import VoiceError
@@ -154,38 +156,38 @@ def talk(
     rt = runtime(ctx)
     if (input_file is None) != (output_file is None):
         raise VoiceError("Give both --input and --output, or neither (microphone and speaker).")
-    companion = rt.companion()
+    turns = rt.turns()
     synthesizer = synthesizer_for(rt)
     if input_file is None or output_file is None:
         from os1.cli.live import talk_live
 
-        talk_live(rt, companion, synthesizer, verbose)
+        talk_live(rt, turns, synthesizer, verbose)
         return
     audio = _load(input_file)
     sink = FileSink(synthesizer.sample_rate)
-    turns = talk_file(rt, companion, synthesizer, sink, audio, verbose and not as_json)
-    if not turns:
+    spoken = talk_file(rt, turns, synthesizer, sink, audio, verbose and not as_json)
+    if not spoken:
         raise VoiceError(f"No speech was heard in {input_file}.")
     write_wav(output_file, Audio(sink.audio(), synthesizer.sample_rate))
     if as_json:
-        print_json([_turn_json(t) for t in turns])
-    companion.remember()
-    companion.reflect_pending()
+        print_json([_turn_json(t) for t in spoken])
+    turns.end_session()
 
 
 def talk_file(
     rt: Runtime,
-    companion: Any,
+    turns: TurnRunner,
     synthesizer: Synthesizer,
     sink: AudioSink,
     audio: Audio,
     verbose: bool,
 ) -> list[SpokenTurn]:
     """Hear a recording as if it came from a microphone (faster than real time), replying
-    after each turn; the replies' audio goes to ``sink``."""
+    after each turn; the replies' audio goes to ``sink``. Notices that fall due between
+    turns are printed and spoken."""
     shown: list[Frame] = []
     conversation = VoiceConversation(
-        companion,
+        turns,
         recognizer_for(rt),
         SileroVAD(),
         synthesizer,
@@ -193,26 +195,35 @@ def talk_file(
         policy_for(rt),
         on_frame=shown.append,
     )
-    name = companion.persona.name
-    turns: list[SpokenTurn] = []
+    name = turns.name
+    heard: list[SpokenTurn] = []
     # Trailing silence, so a recording that stops right after the last word still ends
     # its turn through the normal end-of-turn path.
     samples = np.concatenate([audio.samples, np.zeros(SAMPLE_RATE * 2, np.float32)])
+    announce_notices(conversation)
     for start in range(0, len(samples), BLOCK):
         conversation.hear(AudioIn(samples[start : start + BLOCK], start / SAMPLE_RATE))
         if conversation.speaking:
             # A file cannot wait for the reply to be heard, so it waits here instead;
             # otherwise its next words would interrupt the reply.
-            turns.append(_finish(conversation, name, verbose))
+            heard.append(_finish(conversation, name, verbose))
+            announce_notices(conversation)
     conversation.end_of_input(len(samples) / SAMPLE_RATE)
     if conversation.speaking:
-        turns.append(_finish(conversation, name, verbose))
+        heard.append(_finish(conversation, name, verbose))
     conversation.close()
     if verbose:
         for frame in shown:
             if isinstance(frame, PartialTranscript):
                 console.print(Text(f"… {frame.text}", style="dim"))
-    return turns
+    return heard
+
+
+def announce_notices(conversation: VoiceConversation) -> None:
+    """Between turns: print and say what fell due (a reminder)."""
+    for notice in conversation.due_notices():
+        show_notice(notice)
+        conversation.announce(notice.text)
 
 
 def _finish(conversation: VoiceConversation, name: str, verbose: bool) -> SpokenTurn:

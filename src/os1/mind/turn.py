@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -116,7 +116,7 @@ class TurnRunner:
         ahead: Speculation | None = None,
         deliver: Deliver | None = None,
         confirmation_id: int | None = None,
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, None]:
         """The whole turn. Iterate it to the end: after ``Done`` come the indexing and the
         jobs (a face may show ``Done`` first). Closing it early still stores what was
         said. ``confirmation_id`` answers that question (a dialog's button) with ``text``."""

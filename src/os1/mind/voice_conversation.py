@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 
 from os1.domain import TurnStatus
 from os1.llm.base import CancelToken
@@ -300,7 +300,7 @@ class VoiceConversation:
             self.finished.put(reply.turn)
 
     def _follow(
-        self, reply: _Reply, events: Iterator[Event], phrases: queue.Queue[str | NoticeDue | None]
+        self, reply: _Reply, events: Iterable[Event], phrases: queue.Queue[str | NoticeDue | None]
     ) -> None:
         """Voice the turn's events: notices first, then the reply phrase by phrase; after
         a barge-in nothing more is voiced. The turn's ``Done`` ends the reply (the user
@@ -343,6 +343,16 @@ class VoiceConversation:
             except Exception as exc:  # reported on the turn; generation stops
                 reply.turn.error = f"speech synthesis failed: {exc}"
                 reply.cancel.cancel()
+
+    def due_notices(self) -> list[NoticeDue]:
+        """What fell due (``TurnRunner.due_notices``), asked between turns: nothing while a
+        reply or a reply begun in a pause uses the store (ask again a little later)."""
+        if self.speaking or not self._store_lock.acquire(blocking=False):
+            return []
+        try:
+            return self.turns.due_notices()
+        finally:
+            self._store_lock.release()
 
     def announce(self, text: str) -> None:
         """Say something that is not a reply (a reminder that fell due): it is played

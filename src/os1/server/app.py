@@ -29,7 +29,16 @@ from os1.memory import forgetting, portability
 from os1.memory.records import fact_record, summary_record
 from os1.mind import onboarding
 from os1.mind.onboarding import Answers, OnboardingError
-from os1.server import chat_ws, journal, openai_api, preferences, sse, voice_ws, web
+from os1.server import (
+    chat_ws,
+    journal,
+    openai_api,
+    preferences,
+    skill_routes,
+    sse,
+    voice_ws,
+    web,
+)
 from os1.server.conversation import full_reply
 from os1.server.http import (
     STATUS_FOR,
@@ -106,6 +115,25 @@ async def post_message(request: Request) -> Response:
     text = text_field(await read_json(request), "text")
     state: ServerState = request.app.state.os1
     finished = await full_reply(state, tenant, text, "rest")
+    return json_response(finished.as_dict())
+
+
+async def answer_confirmation(request: Request) -> Response:
+    """``POST /v1/confirmations/{id}`` ``{"answer": "yes"|"no"}``: answer a skill's
+    question (a ``confirm`` event) as a turn, and return that turn's ``done``."""
+    tenant = await authenticate(request)
+    confirmation_id = int_param(request.path_params["confirmation_id"], "id", 0, 1, 2**62)
+    answer = text_field(await read_json(request), "answer", 10).strip().lower()
+    if answer not in ("yes", "no"):
+        raise ApiError(400, 'answer must be "yes" or "no"')
+
+    def find() -> bool:
+        return tenant.store.agenda.get_confirmation(confirmation_id) is not None
+
+    if not await in_tenant(tenant, find):
+        raise ApiError(404, f"no confirmation {confirmation_id}")
+    state: ServerState = request.app.state.os1
+    finished = await full_reply(state, tenant, answer, "rest", confirmation_id)
     return json_response(finished.as_dict())
 
 
@@ -191,6 +219,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/me", me),
     Route("/v1/messages", post_message, methods=["POST"]),
     Route("/v1/messages/stream", sse.message_stream, methods=["GET", "POST"]),
+    Route("/v1/confirmations/{confirmation_id}", answer_confirmation, methods=["POST"]),
     Route("/v1/history", history),
     Route("/v1/memories", list_memories),
     Route("/v1/memories/search", search_memories),
@@ -199,6 +228,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/presence", presence),
     Route("/v1/events", sse.events),
     *journal.ROUTES,
+    *skill_routes.routes(),
     *preferences.ROUTES,
     *openai_api.ROUTES,
     *web.ROUTES,

@@ -1,10 +1,12 @@
 """``WS /v1/chat``: typed conversation over a WebSocket.
 
 Client → server: ``{"type": "message", "text": …}``, ``{"type": "stop"}``.
-Server → client: ``{"type": "hello"}`` first, then per reply ``token`` events and one
-``done`` (or ``error``). Bad messages get an ``error`` event and the socket stays open;
-a socket silent for longer than the idle timeout, or sending an oversize message, is
-closed with a reason.
+Server → client: ``{"type": "hello"}`` first, then per turn the turn's events
+(``os1.mind.events.as_dict``): ``notice``s that fell due, ``token``s of the reply,
+``action`` when a skill acted, ``confirm`` when it waits for a yes (answer it with
+``POST /v1/confirmations/{id}`` or by saying yes), and one ``done`` (or ``error``).
+Bad messages get an ``error`` event and the socket stays open; a socket silent for
+longer than the idle timeout, or sending an oversize message, is closed with a reason.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from os1.llm.base import CancelToken
-from os1.llm.gate import BusyNotice
-from os1.server.conversation import Finished, error_event, stream_reply
+from os1.server.conversation import error_event, event_json, stream_reply
 from os1.server.http import ApiError
 from os1.server.state import ServerState, authenticate, rate_limit, server_state
 from os1.server.tenancy import Tenant
@@ -147,12 +148,7 @@ async def reply(
 ) -> None:
     try:
         async for item in stream_reply(state, tenant, text, cancel, "websocket"):
-            if isinstance(item, Finished):
-                await socket.send({"type": "done", **item.as_dict()})
-            elif isinstance(item, BusyNotice):
-                await socket.send(item.as_event())
-            else:
-                await socket.send({"type": "token", "text": item})
+            await socket.send(event_json(item))
     except Exception as exc:
         await socket.send({"type": "error", **error_event(exc)})
 

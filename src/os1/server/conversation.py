@@ -1,12 +1,13 @@
-"""Replies wait for a model slot, run on the generation pool and stream to the event loop.
+"""Turns wait for a model slot, run on the generation pool and stream to the event loop.
 
-A reply first takes a slot of the model gate, waiting on the event loop (holding no
-thread) when every slot is taken; the client hears ``busy`` notices meanwhile. The model
-call and the store writes are blocking, so the reply then runs on a worker thread,
-holding its user's lock (one turn at a time per user; other users are not held up). Text
-pieces cross to the event loop through a queue, joined into frames at least 30 ms apart.
-If the client goes away, the reply is cancelled and stored as interrupted, with what was
-said so far. Indexing the new turns happens after the client has its answer.
+A turn first takes a slot of the model gate, waiting on the event loop (holding no
+thread) when every slot is taken; the client hears ``busy`` notices meanwhile. The turn
+(``os1.mind.turn.TurnRunner``: the model call and the store writes, which block) then
+runs on a worker thread, holding its user's lock (one turn at a time per user; other
+users are not held up). Its events cross to the event loop through a queue, the reply's
+pieces joined into ``token`` events at least 30 ms apart. If the client goes away, the
+turn is cancelled and stored as interrupted, with what was said so far. The slot is free
+again as soon as the client has ``done``; the turn's indexing and jobs run after that.
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from os1.llm import gate
 from os1.llm.base import CancelToken
 from os1.llm.gate import BusyNotice, ModelBusy
-from os1.mind.companion import Reply
+from os1.mind.events import (
+    ActionTaken,
+    ConfirmationAsked,
+    Done,
+    Event,
+    Generated,
+    NoticeDue,
+    Started,
+    Token,
+    as_dict,
+)
 from os1.server.http import message_for, status_for
 from os1.server.state import ServerState
 from os1.server.tenancy import Tenant
@@ -34,92 +45,85 @@ logger = logging.getLogger(__name__)
 # reader or a voice notices.
 STREAM_FRAME_S = 0.03
 
+# What a client is shown of a turn: the rest (started, generated) is the turn's business.
+Shown = NoticeDue | Token | ActionTaken | ConfirmationAsked | Done
 
-@dataclass(frozen=True)
-class Finished:
-    """The end of a reply: what was stored."""
 
-    text: str
-    status: str
-    name: str
-    session_id: int
-    user_turn_id: int
-    turn_id: int | None
-    first_token_s: float | None
+@dataclass
+class FullReply:
+    """A whole turn (non-streamed endpoints): its ``Done``, and what else it said."""
+
+    done: Done
+    notices: list[NoticeDue] = field(default_factory=list)
+    actions: list[ActionTaken] = field(default_factory=list)
+    confirm: ConfirmationAsked | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The ``done`` event's JSON, with the notices, actions and question (``os1 ask
+        --json`` says the same)."""
         return {
-            "reply": self.text,
-            "status": self.status,
-            "name": self.name,
-            "session_id": self.session_id,
-            "user_turn_id": f"t{self.user_turn_id}",
-            "turn_id": f"t{self.turn_id}" if self.turn_id is not None else None,
-            "first_token_s": self.first_token_s,
+            **as_dict(self.done),
+            "notices": [as_dict(n) for n in self.notices],
+            "actions": [as_dict(a) for a in self.actions],
+            "confirm": as_dict(self.confirm) if self.confirm is not None else None,
         }
 
 
-def _finished(reply: Reply, name: str) -> Finished:
-    return Finished(
-        text=reply.text,
-        status=reply.status.value,
-        name=name,
-        session_id=reply.user_turn.session_id,
-        user_turn_id=reply.user_turn.id,
-        turn_id=reply.turn.id if reply.turn else None,
-        first_token_s=reply.first_token_s,
-    )
-
-
 async def stream_reply(
-    state: ServerState, tenant: Tenant, text: str, cancel: CancelToken, channel: str
-) -> AsyncIterator[str | BusyNotice | Finished]:
-    """Yield ``BusyNotice``s while the reply waits for the model (or the model server is
-    retried), then its text pieces, then one ``Finished``. Errors raise here, ``ModelBusy``
-    when the model's queue is full."""
+    state: ServerState,
+    tenant: Tenant,
+    text: str,
+    cancel: CancelToken,
+    channel: str,
+    confirmation_id: int | None = None,
+) -> AsyncIterator[Shown | BusyNotice]:
+    """Yield ``BusyNotice``s while the turn waits for the model (or the model server is
+    retried), then the turn's events (``os1.mind.events``) up to its ``Done``. Errors
+    raise here, ``ModelBusy`` when the model's queue is full. ``confirmation_id``: the
+    turn answers that question with ``text`` (yes or no)."""
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[str | BusyNotice | Finished | BaseException] = asyncio.Queue()
+    queue: asyncio.Queue[Shown | BusyNotice | BaseException] = asyncio.Queue()
     generated: asyncio.Future[None] = loop.create_future()
     state.presence.spoke(tenant.account.id)
     # The tenant may have been closed since the caller got it (a long-open socket).
     tenant = state.tenants.for_account(tenant.account)
 
-    def hand_over(item: str | BusyNotice | Finished | BaseException) -> None:
+    def hand_over(item: Shown | BusyNotice | BaseException) -> None:
         try:
             loop.call_soon_threadsafe(queue.put_nowait, item)
-            if isinstance(item, Finished | BaseException):
+            if isinstance(item, Done | BaseException):
                 loop.call_soon_threadsafe(_resolve, generated)
         except RuntimeError:  # the loop is gone (shutdown): nobody is listening
             cancel.cancel()
 
     def work() -> None:
         with tenant.leased(), tenant.lock:
+            done: Done | None = None
             try:
                 with gate.holding(), gate.listening(hand_over):
-                    companion = tenant.companion()
-                    reply = companion.respond(text, cancel)
-                    try:
-                        for frame in frames(reply, STREAM_FRAME_S):
-                            hand_over(frame)
-                            if cancel.cancelled:
-                                break
-                    finally:
-                        reply.close()  # stores what was said, with its status
-                    finished = _finished(reply, companion.persona.name)
+                    turns = tenant.turns()
+                    events = turns.run(text, cancel, confirmation_id=confirmation_id)
+                    for event in coalesced(events, STREAM_FRAME_S):
+                        if not isinstance(event, Started | Generated):
+                            hand_over(event)
+                        if isinstance(event, Done):
+                            done = event
+                            break
+                if done is None:  # a turn always ends with Done, or raises
+                    raise RuntimeError("a turn ended without Done")
             except BaseException as exc:
                 hand_over(exc)
                 return
-            hand_over(finished)
-            tenant.events.publish({"type": "turn", "channel": channel, **finished.as_dict()})
-            try:
-                companion.remember()
-                companion.reflect_pending()  # its model calls queue for a slot of their own
-            except Exception:  # the reply is stored; indexing resumes on the next turn
-                logger.exception("indexing after a reply failed")
+            turn = {**as_dict(done), "type": "turn", "channel": channel}
+            tenant.events.publish(turn)
+            # The client has its answer and the slot is free: now the indexing and the
+            # jobs (their model calls queue for a slot of their own).
+            for _ in events:
+                pass
 
     async def run() -> None:
-        """Wait for a model slot (telling the client), then generate on a thread; the slot
-        is free again as soon as the reply is finished, before indexing."""
+        """Wait for a model slot (telling the client), then run the turn on a thread; the
+        slot is free again as soon as the reply is done, before indexing."""
         try:
             async with tenant.shared.gate.slot(queue.put_nowait):
                 future = loop.run_in_executor(state.pool, work)
@@ -129,23 +133,23 @@ async def stream_reply(
             queue.put_nowait(exc)
 
     waiting = asyncio.create_task(run())
-    held: str | BusyNotice | Finished | BaseException | None = None
+    held: Shown | BusyNotice | BaseException | None = None
     try:
         while True:
             item = held if held is not None else await queue.get()
             held = None
             # Pieces that piled up while the loop was busy go out as one: under load,
             # fewer and larger messages.
-            while isinstance(item, str) and not queue.empty():
+            while isinstance(item, Token) and not queue.empty():
                 following = queue.get_nowait()
-                if not isinstance(following, str):
+                if not isinstance(following, Token):
                     held = following
                     break
-                item += following
+                item = Token(item.text + following.text)
             if isinstance(item, BaseException):
                 raise item
             yield item
-            if isinstance(item, Finished):
+            if isinstance(item, Done):
                 return
     finally:
         # The client stopped listening (or asked to stop): stop generating.
@@ -154,20 +158,27 @@ async def stream_reply(
             waiting.cancel()
 
 
-def frames(pieces: Iterable[str], interval_s: float) -> Iterator[str]:
-    """The pieces, joined so that a frame follows the previous one by ``interval_s`` at
-    least. The first piece goes at once; a piece held back goes with the next one, or at
-    the end, so it waits at most until the model's next piece."""
+def coalesced(events: Iterable[Event], interval_s: float) -> Iterator[Event]:
+    """The events, with the reply's tokens joined so that a token event follows the
+    previous one by ``interval_s`` at least. The first piece goes at once; a piece held
+    back goes with the next one, or before the next other event, so it waits at most
+    until the model's next piece."""
     held = ""
     sent_at = -interval_s
-    for piece in pieces:
-        held += piece
-        moment = time.monotonic()
-        if moment - sent_at >= interval_s:
-            yield held
-            held, sent_at = "", moment
+    for event in events:
+        if isinstance(event, Token):
+            held += event.text
+            moment = time.monotonic()
+            if moment - sent_at >= interval_s:
+                yield Token(held)
+                held, sent_at = "", moment
+            continue
+        if held:
+            yield Token(held)
+            held = ""
+        yield event
     if held:
-        yield held
+        yield Token(held)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -193,10 +204,31 @@ def _log_failure(future: asyncio.Future[None]) -> None:
         logger.error("a reply worker failed", exc_info=future.exception())
 
 
-async def full_reply(state: ServerState, tenant: Tenant, text: str, channel: str) -> Finished:
-    """The whole reply at once (non-streamed endpoints): busy notices are not shown."""
-    cancel = CancelToken()
-    async for item in stream_reply(state, tenant, text, cancel, channel):
-        if isinstance(item, Finished):
-            return item
-    raise RuntimeError("a reply ended without finishing")  # stream_reply always finishes
+async def full_reply(
+    state: ServerState,
+    tenant: Tenant,
+    text: str,
+    channel: str,
+    confirmation_id: int | None = None,
+) -> FullReply:
+    """The whole turn at once (non-streamed endpoints): busy notices are not shown."""
+    notices: list[NoticeDue] = []
+    actions: list[ActionTaken] = []
+    confirm: ConfirmationAsked | None = None
+    async for item in stream_reply(state, tenant, text, CancelToken(), channel, confirmation_id):
+        if isinstance(item, NoticeDue):
+            notices.append(item)
+        elif isinstance(item, ActionTaken):
+            actions.append(item)
+        elif isinstance(item, ConfirmationAsked):
+            confirm = item
+        elif isinstance(item, Done):
+            return FullReply(item, notices, actions, confirm)
+    raise RuntimeError("a turn ended without finishing")  # stream_reply always finishes
+
+
+def event_json(item: Shown | BusyNotice) -> dict[str, Any]:
+    """An item of ``stream_reply`` as its JSON event, the same on every face."""
+    if isinstance(item, BusyNotice):
+        return item.as_event()
+    return as_dict(item)

@@ -100,13 +100,12 @@ async def sleep(request: Request) -> Response:
     state = server_state(request)
 
     def end_and_reflect() -> dict[str, Any]:
-        companion = tenant.companion()  # NotSetUp (409) before the first meeting
+        turns = tenant.turns()  # NotSetUp (409) before the first meeting
         store = tenant.store
         for session in store.open_sessions():
             store.end_session(session.id, store.last_turn_at(session.id))
-        companion.end_session()
-        grown = companion.reflect_pending()
-        return {"reflected": len(grown), "persona": asdict(companion.persona)}
+        reflected = turns.end_session()
+        return {"reflected": reflected, "persona": asdict(turns.companion.persona)}
 
     return json_response(await run_in_executor(state, tenant, end_and_reflect))
 

@@ -19,7 +19,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from os1.llm.base import CancelToken, estimate_tokens
-from os1.server.conversation import Finished, full_reply, stream_reply
+from os1.mind.events import Done, Token
+from os1.server.conversation import full_reply, stream_reply
 from os1.server.http import ApiError, error_body, message_for, read_json, status_for
 from os1.server.state import authenticate, server_state
 
@@ -71,8 +72,8 @@ def _text_of(content: Any) -> str:
     return text
 
 
-def _finish_reason(finished: Finished) -> str:
-    return "stop" if finished.status == "complete" else "length"
+def _finish_reason(done: Done) -> str:
+    return "stop" if done.status == "complete" else "length"
 
 
 async def chat_completions(request: Request) -> Response:
@@ -87,8 +88,8 @@ async def chat_completions(request: Request) -> Response:
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not stream:
-        finished = await full_reply(state, tenant, text, "openai")
-        prompt_tokens, reply_tokens = estimate_tokens(text), estimate_tokens(finished.text)
+        finished = (await full_reply(state, tenant, text, "openai")).done
+        prompt_tokens, reply_tokens = estimate_tokens(text), estimate_tokens(finished.reply)
         return _json(
             {
                 "id": completion_id,
@@ -98,7 +99,7 @@ async def chat_completions(request: Request) -> Response:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": finished.text},
+                        "message": {"role": "assistant", "content": finished.reply},
                         "finish_reason": _finish_reason(finished),
                     }
                 ],
@@ -125,10 +126,10 @@ async def chat_completions(request: Request) -> Response:
         yield chunk({"role": "assistant", "content": ""})
         try:
             async for item in stream_reply(state, tenant, text, CancelToken(), "openai"):
-                if isinstance(item, Finished):
+                if isinstance(item, Done):
                     yield chunk({}, _finish_reason(item))
-                elif isinstance(item, str):  # OpenAI's stream has no place for busy notices
-                    yield chunk({"content": item})
+                elif isinstance(item, Token):  # OpenAI's stream has no place for the rest
+                    yield chunk({"content": item.text})
         except Exception as exc:
             status = status_for(exc) or 500
             message = message_for(exc) if status != 500 else "internal server error"

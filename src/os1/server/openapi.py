@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from os1 import __version__
@@ -21,16 +22,23 @@ ENDPOINTS: list[tuple[str, str, str, list[str], list[str]]] = [
     ("get", "/v1/me", "Your account, profile and the OS's persona", [], []),
     ("post", "/v1/messages", "Say something; the whole reply as JSON", [], ["text"]),
     (
+        "post",
+        "/v1/confirmations/{confirmation_id}",
+        "Answer a skill's question (a confirm event) yes or no; the turn's done",
+        [],
+        ["answer"],
+    ),
+    (
         "get",
         "/v1/messages/stream",
-        "Say something; the reply as SSE (token, done, error)",
+        "Say something; the turn as SSE (notice, token, action, confirm, done, error)",
         ["text"],
         [],
     ),
     (
         "post",
         "/v1/messages/stream",
-        "Say something; the reply as SSE (token, done, error)",
+        "Say something; the turn as SSE (notice, token, action, confirm, done, error)",
         [],
         ["text"],
     ),
@@ -67,7 +75,7 @@ ENDPOINTS: list[tuple[str, str, str, list[str], list[str]]] = [
         ["confirm"],
     ),
     ("get", "/v1/export", "Everything OS1 remembers about you, as JSONL", [], []),
-    ("get", "/v1/events", "Notices as SSE: hello, heartbeat, turn", [], []),
+    ("get", "/v1/events", "Notices as SSE: hello, heartbeat, turn, notice", [], []),
     ("get", "/v1/presence", "How many people the OS is talking with now, all workers", [], []),
     (
         "post",
@@ -83,14 +91,26 @@ DESCRIPTION = (
     "OS1's multi-user server. Every endpoint but /healthz and /openapi.json needs "
     "`Authorization: Bearer <token>` (from `os1 users add NAME`). Errors are JSON: "
     '`{"error": {"message", "type", "code"}}`. WebSockets: `/v1/chat` (JSON messages '
-    '`{"type": "message", "text"}` and `{"type": "stop"}`; events `hello`, `token`, `done`, '
-    "`error`) and `/v1/voice` (docs/voice-protocol.md). See docs/server.md."
+    '`{"type": "message", "text"}` and `{"type": "stop"}`; events `hello`, `notice`, '
+    "`token`, `action`, `confirm`, `done`, `error`) and `/v1/voice` "
+    "(docs/voice-protocol.md). See docs/server.md."
 )
+
+
+def skill_endpoints() -> list[tuple[str, str, str, list[str], list[str]]]:
+    """The installed skills' routes, in the table's form."""
+    from os1.mind import plugins
+    from os1.server.skill_routes import full_path
+
+    return [
+        (r.method.lower(), full_path(r), r.summary or f"From the {r.skill} skill", [], [])
+        for r in plugins.skills().routes
+    ]
 
 
 def openapi_schema() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, query, body in ENDPOINTS:
+    for method, path, summary, query, body in [*ENDPOINTS, *skill_endpoints()]:
         operation: dict[str, Any] = {
             "summary": summary,
             "responses": {
@@ -102,11 +122,10 @@ def openapi_schema() -> dict[str, Any]:
             {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
             for name in query
         ]
-        for name in ("memory_id", "session_id"):
-            if "{" + name + "}" in path:
-                parameters.append(
-                    {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                )
+        for name in re.findall(r"\{(\w+)\}", path):
+            parameters.append(
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            )
         if parameters:
             operation["parameters"] = parameters
         if body:

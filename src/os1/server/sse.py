@@ -1,5 +1,6 @@
-"""Server-sent events: a reply streamed as ``token``/``done``/``error`` events, and the
-``/v1/events`` notice stream (``hello``, ``heartbeat``, ``turn``)."""
+"""Server-sent events: a turn streamed as its events (``notice``, ``token``, ``action``,
+``confirm``, ``done``, or ``error``; named after their ``type``), and the ``/v1/events``
+stream (``hello``, ``heartbeat``, ``turn``, ``notice``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from starlette.responses import Response, StreamingResponse
 
 from os1 import __version__
 from os1.llm.base import CancelToken
-from os1.llm.gate import BusyNotice
-from os1.server.conversation import Finished, error_event, stream_reply
+from os1.server.conversation import error_event, event_json, stream_reply
 from os1.server.http import ApiError, read_json, text_field
 from os1.server.state import ServerState, authenticate, server_state
 
@@ -42,12 +42,8 @@ async def message_stream(request: Request) -> Response:
         cancel = CancelToken()
         try:
             async for item in stream_reply(state, tenant, text, cancel, "sse"):
-                if isinstance(item, Finished):
-                    yield event("done", item.as_dict())
-                elif isinstance(item, BusyNotice):
-                    yield event("busy", item.as_event())
-                else:
-                    yield event("token", {"text": item})
+                data = event_json(item)
+                yield event(data.pop("type"), data)
         except Exception as exc:
             yield event("error", error_event(exc))
 

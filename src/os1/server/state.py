@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from starlette.requests import HTTPConnection
 
 from os1 import config
+from os1.mind.skill import Services
 from os1.server.accounts import AccountStore, open_accounts
 from os1.server.http import ApiError, bearer_token
 from os1.server.limits import RateLimiter, retry_after_header
 from os1.server.presence import Presence, open_presence
 from os1.server.tenancy import SharedModels, Tenant, Tenants
 from os1.server.voice_engines import SettingsVoiceEngines, VoiceEngines
+from os1.skills.presence import TalkingWith
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,11 @@ class ServerState:
             settings=settings,
             options=options,
             accounts=open_accounts(settings),
-            tenants=Tenants(settings, shared or SharedModels(settings), presence.count),
+            tenants=Tenants(
+                settings,
+                shared or SharedModels(settings),
+                Services({TalkingWith: TalkingWith(presence.count)}),
+            ),
             limiter=RateLimiter(options.requests_per_minute, options.burst),
             voice_engines=voice_engines or SettingsVoiceEngines(settings),
             presence=presence,

@@ -26,7 +26,7 @@ import resource
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ from os1.memory.retrieval import HybridRetriever
 from os1.mind import assembly, onboarding
 from os1.mind.companion import Companion
 from os1.mind.onboarding import Answers
+from os1.mind.skill import Services
+from os1.mind.turn import TurnRunner
 from os1.server.accounts import Account
 
 # A tenant used this recently stays open even beyond max_open_tenants: a request may be
@@ -183,7 +185,7 @@ class Tenant:
         settings: config.Settings,
         shared: SharedModels,
         events: EventHub | None = None,
-        talking_with: Callable[[], int] | None = None,
+        services: Services | None = None,
     ):
         self.account = account
         self.home = home
@@ -192,7 +194,8 @@ class Tenant:
         self.lock = threading.Lock()
         # Kept by Tenants per user, so /v1/events streams outlive a closed tenant.
         self.events = events or EventHub()
-        self.talking_with = talking_with
+        # What the host offers this user's skills (the server's presence count).
+        self.services = services or Services()
         self.last_used = time.monotonic()
         # Requests and sessions using this tenant now; an evicted tenant must have none.
         self.leases = 0
@@ -200,6 +203,7 @@ class Tenant:
         self._store: Store | None = None
         self._store_lock = threading.Lock()
         self._companion: Companion | None = None
+        self._turns: TurnRunner | None = None
         # A retriever for search, kept so its index is built once; dropped after forgetting.
         self._retriever: HybridRetriever | None = None
 
@@ -256,20 +260,28 @@ class Tenant:
                 self._companion = self._new_companion(store)
         return self._companion
 
-    def voice_companion(self) -> tuple[Companion, Store]:
-        """A companion on its own connection to this user's database, for a voice session
+    def turns(self) -> TurnRunner:
+        """The owner of this user's turns, kept with the companion. Hold ``lock``."""
+        companion = self.companion()
+        if self._turns is None or self._turns.companion is not companion:
+            self._turns = self._new_turns(companion)
+        return self._turns
+
+    def voice_turns(self) -> tuple[TurnRunner, Store]:
+        """A turn owner on its own connection to this user's database, for a voice session
         (which uses it from its own threads, outside ``lock``). Close the store after."""
         store = assembly.open_store(self.settings, user_id=self.account.id)
         try:
-            return self._new_companion(store), store
+            return self._new_turns(self._new_companion(store)), store
         except BaseException:
             store.close()
             raise
 
     def _new_companion(self, store: Store) -> Companion:
-        return assembly.companion(
-            self.settings, store, self.backend, self.shared.recall_embedders, self.talking_with
-        )
+        return assembly.companion(self.settings, store, self.backend, self.shared.recall_embedders)
+
+    def _new_turns(self, companion: Companion) -> TurnRunner:
+        return assembly.turns(self.settings, companion, self.shared.recall_embedders, self.services)
 
     def set_up(self, answers: Answers) -> tuple[str, str]:
         """The first meeting: store the answers, let the OS choose its name, greet."""
@@ -337,12 +349,12 @@ class Tenants:
         self,
         settings: config.Settings,
         shared: SharedModels,
-        talking_with: Callable[[], int] | None = None,
+        services: Services | None = None,
         max_open: int | None = None,
     ) -> None:
         self.settings = settings
         self.shared = shared
-        self.talking_with = talking_with
+        self.services = services or Services()
         configured = max_open or int(settings.get("server.max_open_tenants"))
         self.max_open = min(configured, tenants_files_allow())
         self._lock = threading.Lock()
@@ -366,7 +378,7 @@ class Tenants:
                 # The server's settings (model, memory, chat), with this user's home: their
                 # database is <home>/os1.db.
                 user_settings = replace(self.settings, home=home)
-                tenant = Tenant(account, home, user_settings, self.shared, hub, self.talking_with)
+                tenant = Tenant(account, home, user_settings, self.shared, hub, self.services)
                 self._open[account.id] = tenant
             self._open.move_to_end(account.id)
             tenant.last_used = time.monotonic()

@@ -5,8 +5,10 @@ Listening (VAD, recognizer) runs on a thread per incoming block; the reply runs 
 blocks at the pace a speaker would play them, so the server knows what the user has heard
 when they speak over it, and stops sending within one block.
 
-The voice session has its own connection to the user's database (SQLite in WAL mode lets
-two connections share it), because VoiceConversation uses the companion from its threads.
+The voice session has its own turn owner (``Tenant.voice_turns``), on its own connection
+to the user's database (SQLite in WAL mode lets two connections share it), because
+VoiceConversation runs turns from its threads. Each spoken turn is indexed before its
+``turn_end`` goes out, like every face's turn, so it is found by memory search at once.
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ async def voice(websocket: WebSocket) -> None:
 
     try:
         engines = state.voice_engines
-        companion, store = await run_in_threadpool(tenant.voice_companion)
-        synthesizer = await run_in_threadpool(engines.synthesizer, companion.persona.voice)
+        turns, store = await run_in_threadpool(tenant.voice_turns)
+        synthesizer = await run_in_threadpool(engines.synthesizer, turns.companion.persona.voice)
         recognizer, vad = await run_in_threadpool(lambda: (engines.recognizer(), engines.vad()))
     except Exception as exc:
         status = status_for(exc)
@@ -85,7 +87,7 @@ async def voice(websocket: WebSocket) -> None:
             send_threadsafe(message)
 
     conversation = VoiceConversation(
-        companion, recognizer, vad, synthesizer, sink, engines.policy(), on_frame
+        turns, recognizer, vad, synthesizer, sink, engines.policy(), on_frame
     )
     stream = protocol.ClientStream()
     writer = asyncio.create_task(_write(socket, outbox))
