@@ -14,15 +14,27 @@ from os1.llm.base import CancelToken, estimate_tokens
 from os1.llm.scripted import ScriptedBackend
 from os1.memory.retrieval import KeywordRetriever
 from os1.memory.store import SQLiteStore
+from os1.mind import plugins
 from os1.mind.companion import ChatOptions, Companion, EmptyMessage, NotSetUp
+from os1.mind.events import Done, Event, Token
 from os1.mind.prompting import Budget, PromptBuilder
+from os1.mind.turn import TurnRunner
 
 
-def make(store: SQLiteStore, backend: ScriptedBackend, **options: object) -> Companion:
+def make(store: SQLiteStore, backend: ScriptedBackend, **options: object) -> TurnRunner:
     store.save_profile(UserProfile(name="Theodore"))
     store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
     builder = PromptBuilder(Budget(2048, 64), estimate_tokens)
-    return Companion(store, backend, KeywordRetriever(store), builder, ChatOptions(**options))  # type: ignore[arg-type]
+    companion = Companion(store, backend, KeywordRetriever(store), builder, ChatOptions(**options))  # type: ignore[arg-type]
+    return TurnRunner(companion, plugins.skills())
+
+
+def said(events: list[Event]) -> str:
+    """The reply a turn streamed; its Done says the same, stored."""
+    text = "".join(e.text for e in events if isinstance(e, Token))
+    done = [e for e in events if isinstance(e, Done)]
+    assert len(done) == 1 and done[0].reply == text.strip()
+    return text
 
 
 def test_not_set_up_is_explained(store: SQLiteStore) -> None:
@@ -39,10 +51,12 @@ def test_user_turn_is_stored_before_generation_starts(store: SQLiteStore) -> Non
             seen.append([t.text for t in store.turns()])
             yield from super().stream(prompt, cancel)
 
-    companion = make(store, Watching(["Of course."]))
-    reply = companion.respond("Remember my sister's name is Ann")
+    turns = make(store, Watching(["Of course."]))
+    reply = turns.run("Remember my sister's name is Ann")
+    next(reply)  # Started: the user's words are stored, and nothing was generated yet
     assert [t.text for t in store.turns()] == ["Remember my sister's name is Ann"]
-    assert "".join(reply) == "Of course."
+    assert seen == []
+    assert said(list(reply)) == "Of course."
     assert seen == [["Remember my sister's name is Ann"]]
     assert [(t.role, t.status) for t in store.turns()] == [
         (Role.USER, TurnStatus.COMPLETE),
@@ -51,27 +65,32 @@ def test_user_turn_is_stored_before_generation_starts(store: SQLiteStore) -> Non
 
 
 def test_cancelled_reply_stores_only_what_was_said(store: SQLiteStore) -> None:
-    companion = make(store, ScriptedBackend(["one two three four five six seven eight nine"]))
-    reply = companion.respond("Talk to me")
+    turns = make(store, ScriptedBackend(["one two three four five six seven eight nine"]))
+    cancel = CancelToken()
     heard = ""
-    for piece in reply:
-        heard += piece
-        reply.cancel.cancel()
-    assert reply.status is TurnStatus.INTERRUPTED
+    events = []
+    for event in turns.run("Talk to me", cancel):
+        events.append(event)
+        if isinstance(event, Token):
+            heard += event.text
+            cancel.cancel()
+    done = events[-1]
+    assert isinstance(done, Done) and done.status == TurnStatus.INTERRUPTED
     last = store.recent_turns(1)[0]
     assert (last.text, last.status) == (heard.strip(), TurnStatus.INTERRUPTED)
     assert "nine" not in last.text
 
 
 def test_ctrl_c_mid_reply_keeps_partial_reply(store: SQLiteStore) -> None:
-    companion = make(store, ScriptedBackend(["one two three four five six seven eight nine"]))
-    reply = companion.respond("Talk to me")
+    turns = make(store, ScriptedBackend(["one two three four five six seven eight nine"]))
+    reply = turns.run("Talk to me")
     heard = ""
     with pytest.raises(KeyboardInterrupt):
         try:
-            for piece in reply:
-                heard += piece
-                raise KeyboardInterrupt
+            for event in reply:
+                if isinstance(event, Token):
+                    heard += event.text
+                    raise KeyboardInterrupt
         finally:
             reply.close()
     last = store.recent_turns(1)[0]
@@ -80,17 +99,17 @@ def test_ctrl_c_mid_reply_keeps_partial_reply(store: SQLiteStore) -> None:
 
 
 def test_empty_message_is_refused_and_nothing_stored(store: SQLiteStore) -> None:
-    companion = make(store, ScriptedBackend())
+    turns = make(store, ScriptedBackend())
     with pytest.raises(EmptyMessage):
-        companion.respond("   \n ")
+        list(turns.run("   \n "))
     assert store.turns() == []
 
 
 def test_earlier_turns_are_in_the_prompt(store: SQLiteStore) -> None:
     backend = ScriptedBackend(["Nice to meet you.", "Your sister is Ann."])
-    companion = make(store, backend)
-    list(companion.respond("My sister is Ann"))
-    list(companion.respond("Who is my sister?"))
+    turns = make(store, backend)
+    list(turns.run("My sister is Ann"))
+    list(turns.run("Who is my sister?"))
     assert (
         "Theodore: My sister is Ann\nSamantha: Nice to meet you." in backend.prompts[1].completion
     )
@@ -98,9 +117,9 @@ def test_earlier_turns_are_in_the_prompt(store: SQLiteStore) -> None:
 
 def test_silence_starts_a_new_session_and_memories_cross_sessions(store: SQLiteStore) -> None:
     backend = ScriptedBackend(["Noted."])
-    companion = make(store, backend, session_gap=timedelta(seconds=0))
-    list(companion.respond("My sister Ann moved to Paris"))
-    list(companion.respond("Where does Ann live now?"))
+    turns = make(store, backend, session_gap=timedelta(seconds=0))
+    list(turns.run("My sister Ann moved to Paris"))
+    list(turns.run("Where does Ann live now?"))
     sessions = store.sessions()
     assert len(sessions) == 2 and sessions[0].ended_at is not None
     # The earlier session is recalled as a memory, not as recent history.
@@ -110,19 +129,19 @@ def test_silence_starts_a_new_session_and_memories_cross_sessions(store: SQLiteS
 
 def test_reflection_grows_the_persona_and_keeps_versions(store: SQLiteStore) -> None:
     backend = ScriptedBackend(["That sounds lovely.", "happy to hear about the hiking trip."])
-    companion = make(store, backend)
-    list(companion.respond("I went hiking with Amy. The hiking was lovely, haha"))
-    companion.end_session()
-    grown = companion.reflect_pending()
-    assert len(grown) == 1
-    persona = grown[0]
+    turns = make(store, backend)
+    list(turns.run("I went hiking with Amy. The hiking was lovely, haha"))
+    assert turns.end_session() == 1
+    persona = turns.companion.persona
+    assert persona == store.persona()
     assert persona.sessions_together == 1
     assert "hiking" in persona.interests
     assert "funny" in persona.traits
     assert persona.journal[-1].text.startswith("Today Theodore and I talked about hiking")
     assert "I felt happy to hear" in persona.journal[-1].text
     assert len(store.persona_history()) == 2
-    assert companion.reflect_pending() == []  # each session is reflected on once
+    assert turns.session_jobs() == 0  # each session is reflected on once
+    assert len(store.persona_history()) == 2
 
 
 def test_killed_process_loses_no_user_turn(home: Path) -> None:
@@ -134,8 +153,10 @@ def test_killed_process_loses_no_user_turn(home: Path) -> None:
         from os1.llm.scripted import ScriptedBackend
         from os1.memory.retrieval import KeywordRetriever
         from os1.memory.store import SQLiteStore
+        from os1.mind import plugins
         from os1.mind.companion import Companion
         from os1.mind.prompting import Budget, PromptBuilder
+        from os1.mind.turn import TurnRunner
 
         store = SQLiteStore(load().db_path)
         store.save_profile(UserProfile(name="Theodore"))
@@ -143,8 +164,10 @@ def test_killed_process_loses_no_user_turn(home: Path) -> None:
         backend = ScriptedBackend(["a long reply " * 50], token_delay_s=0.2)
         builder = PromptBuilder(Budget(2048, 200), estimate_tokens)
         companion = Companion(store, backend, KeywordRetriever(store), builder)
-        for piece in companion.respond("Please remember: the papers are unsigned"):
-            print("streaming", flush=True)
+        turns = TurnRunner(companion, plugins.skills())
+        for event in turns.run("Please remember: the papers are unsigned"):
+            if event.kind == "token":
+                print("streaming", flush=True)
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -196,10 +219,10 @@ def test_a_session_asks_the_store_only_when_it_may_have_changed(store: SQLiteSto
             return super().unreflected_sessions()
 
     counting = Counting(store.path)
-    companion = make(counting, ScriptedBackend(["Hm."]), session_gap=timedelta(minutes=30))
+    turns = make(counting, ScriptedBackend(["Hm."]), session_gap=timedelta(minutes=30))
+    companion = turns.companion
     for text in ("one", "two", "three"):
-        list(companion.respond(text))
-        companion.reflect_pending()
+        list(turns.run(text))  # the session-end jobs are looked for after each turn
     # Its own turns are recent, so the session holds without asking; reflection is looked
     # for once (at first), not after every turn.
     assert asked == ["unreflected_sessions"]
@@ -207,8 +230,7 @@ def test_a_session_asks_the_store_only_when_it_may_have_changed(store: SQLiteSto
     # companion reads it once a new session begins.
     counting.save_profile(UserProfile(name="Theo"))
     companion.end_session()
-    list(companion.respond("four"))
-    companion.reflect_pending()
+    list(turns.run("four"))
     assert companion.profile.name == "Theo"
     assert counting.turns()[-2].speaker == "Theodore"  # "four" was said before the re-read
     counting.close()

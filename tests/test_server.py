@@ -30,6 +30,7 @@ from starlette.websockets import WebSocketDisconnect
 from os1.cli.main import cli
 from os1.config import load
 from os1.llm.scripted import ScriptedBackend
+from os1.mind.events import Generated, Token
 from os1.server.accounts import Accounts, token_hash
 from os1.server.app import create_app
 from os1.server.state import ServerOptions, ServerState
@@ -533,8 +534,9 @@ def test_reply_pieces_travel_in_frames_and_none_is_lost(monkeypatch: pytest.Monk
     moments = iter([0.0, 0.01, 0.02, 0.05, 0.06, 0.2, 0.21])
     monkeypatch.setattr(conversation.time, "monotonic", lambda: next(moments))
     pieces = ["I ", "do ", "remember ", "your ", "dog, ", "Zephyr", "."]
-    sent = list(conversation.frames(pieces, 0.03))
+    done = Generated("".join(pieces))
+    sent = list(conversation.coalesced([*(Token(p) for p in pieces), done], 0.03))
     # The first piece at once; one within 30 ms of the last frame waits for the next
-    # piece; what is held when the reply ends goes at once.
-    assert sent == ["I ", "do remember your ", "dog, Zephyr", "."]
-    assert "".join(sent) == "".join(pieces)
+    # piece; what is held when the reply ends goes at once, before the next event.
+    assert sent == [Token("I "), Token("do remember your "), Token("dog, Zephyr"), Token("."), done]
+    assert "".join(e.text for e in sent if isinstance(e, Token)) == "".join(pieces)

@@ -147,7 +147,7 @@ def test_erasing_reaches_a_closed_tenant_and_other_open_connections(
     auth = server.auth("alice")
     tenant = server.state.tenants.for_account(server.state.accounts.all_accounts()[0])
     # A voice session's own connection to the same database, open through the erase.
-    _, voice_store = tenant.voice_companion()
+    _, voice_store = tenant.voice_turns()
     # The tenant cache closes the idle tenant (once the reply's indexing has let go of
     # it): erasing opens the user's store again.
     deadline = time.monotonic() + 10
