@@ -6,7 +6,8 @@ import click
 
 from os1 import __version__
 from os1.cli import db, manage, memory, server, talk, voice
-from os1.cli.common import friendly_errors
+from os1.cli.common import friendly_errors, runtime
+from os1.mind import plugins
 
 
 @click.group(invoke_without_command=True)
@@ -21,6 +22,10 @@ def cli(ctx: click.Context) -> None:
     """
     if ctx.invoked_subcommand is None:
         ctx.invoke(talk.chat)
+    elif ctx.invoked_subcommand in SKILL_COMMANDS:
+        # A skill's command finds the person's world through click's root object
+        # (os1.mind.skill.command_context): it must be the Runtime.
+        runtime(ctx)
 
 
 for command in (
@@ -44,6 +49,25 @@ for command in (
     db.db_group,
 ):
     cli.add_command(command)
+
+
+def _friendly(command: click.Command) -> click.Command:
+    """A skill's command, and its subcommands, fail like the others: one clear line."""
+    if command.callback is not None:
+        command.callback = friendly_errors(command.callback)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _friendly(sub)
+    return command
+
+
+# Commands the installed skills add (os1 reminders …), after the built-in ones: a skill
+# cannot replace a built-in command.
+SKILL_COMMANDS: set[str] = set()
+for command in plugins.skills().commands():
+    if isinstance(command, click.Command) and command.name and command.name not in cli.commands:
+        cli.add_command(_friendly(command))
+        SKILL_COMMANDS.add(command.name)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ caller's own tenant; store work then runs on a thread, holding that tenant's loc
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -32,6 +33,7 @@ from os1.mind.onboarding import Answers, OnboardingError
 from os1.server import (
     chat_ws,
     journal,
+    notices,
     openai_api,
     preferences,
     skill_routes,
@@ -228,7 +230,6 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/presence", presence),
     Route("/v1/events", sse.events),
     *journal.ROUTES,
-    *skill_routes.routes(),
     *preferences.ROUTES,
     *openai_api.ROUTES,
     *web.ROUTES,
@@ -270,8 +271,12 @@ async def on_unexpected_error(request: Request, exc: Exception) -> Response:
 def create_app(state: ServerState) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        state.close()
+        watching = asyncio.create_task(notices.watch(state.tenants, state.options.notice_check_s))
+        try:
+            yield
+        finally:
+            watching.cancel()
+            state.close()
 
     handlers: dict[Any, Any] = {
         ApiError: on_api_error,
@@ -279,7 +284,10 @@ def create_app(state: ServerState) -> Starlette:
         Exception: on_unexpected_error,
     }
     handlers.update({kind: on_expected_error for kind, _ in STATUS_FOR})
-    app = Starlette(routes=ROUTES, exception_handlers=handlers, lifespan=lifespan)
+    # The skills' routes come after the built-in ones, which they cannot replace; read
+    # when the app is made, from the skills installed then.
+    routes = [*ROUTES, *skill_routes.routes()]
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.os1 = state
     return app
 

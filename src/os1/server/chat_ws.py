@@ -4,7 +4,8 @@ Client → server: ``{"type": "message", "text": …}``, ``{"type": "stop"}``.
 Server → client: ``{"type": "hello"}`` first, then per turn the turn's events
 (``os1.mind.events.as_dict``): ``notice``s that fell due, ``token``s of the reply,
 ``action`` when a skill acted, ``confirm`` when it waits for a yes (answer it with
-``POST /v1/confirmations/{id}`` or by saying yes), and one ``done`` (or ``error``).
+``POST /v1/confirmations/{id}`` or by saying yes), and one ``done`` (or ``error``);
+between turns, a ``notice`` when a reminder falls due.
 Bad messages get an ``error`` event and the socket stays open; a socket silent for
 longer than the idle timeout, or sending an oversize message, is closed with a reason.
 """
@@ -98,6 +99,9 @@ async def chat(websocket: WebSocket) -> None:
     replying: asyncio.Task[None] | None = None
     cancel = CancelToken()
     state.presence.connected(tenant.account.id)
+    # Reminders that fall due between turns come on the socket too (os1.server.notices).
+    hub = tenant.events.subscribe()
+    forwarding = asyncio.create_task(_forward_notices(socket, hub))
     try:
         while (message := await receive(socket, state)) is not None:
             if message.get("bytes") is not None:
@@ -124,9 +128,18 @@ async def chat(websocket: WebSocket) -> None:
     finally:
         # An abandoned socket stops its reply; what was said so far is stored.
         state.presence.disconnected(tenant.account.id)
+        tenant.events.unsubscribe(hub)
+        forwarding.cancel()
         cancel.cancel()
         if replying is not None and not replying.done():
             replying.cancel()
+
+
+async def _forward_notices(socket: Socket, hub: asyncio.Queue[dict[str, Any]]) -> None:
+    while True:
+        event = await hub.get()
+        if event.get("type") == "notice":
+            await socket.send(event)
 
 
 def parse(raw: str) -> dict[str, Any]:

@@ -9,11 +9,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from os1 import __version__
 from os1.llm.base import CancelToken
+from os1.server import notices
 from os1.server.conversation import error_event, event_json, stream_reply
 from os1.server.http import ApiError, read_json, text_field
 from os1.server.state import ServerState, authenticate, server_state
@@ -51,8 +53,10 @@ async def message_stream(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
-    """Notices for this user: ``hello`` first, a ``heartbeat`` every few seconds, and a
-    ``turn`` whenever a reply is stored (from any of the user's connections)."""
+    """Notices for this user: ``hello`` first, then the ``notice``s pending (a reminder due
+    while nobody listened, marked late), a ``heartbeat`` every few seconds, a ``turn``
+    whenever a reply is stored (from any of the user's connections), and each ``notice``
+    as it falls due (``os1.server.notices``)."""
     tenant = await authenticate(request, allow_query_token=True)
     state: ServerState = server_state(request)
     queue = tenant.events.subscribe()
@@ -61,6 +65,8 @@ async def events(request: Request) -> Response:
         try:
             # The version lets a page that reconnects after a restart say it is back, updated.
             yield event("hello", {"account": tenant.account.name, "version": __version__})
+            for notice in await run_in_threadpool(notices.due_notices, tenant):
+                yield event("notice", notice)
             while True:
                 try:
                     notice = await asyncio.wait_for(queue.get(), state.options.heartbeat_s)

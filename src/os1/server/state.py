@@ -32,6 +32,8 @@ class ServerOptions:
     # Largest text message on a WebSocket (audio has the voice protocol's own limit).
     ws_max_text_bytes: int = 100_000
     heartbeat_s: float = 15.0
+    # How often each worker looks for reminders due to people listening (os1.server.notices).
+    notice_check_s: float = 5.0
     # Threads that run replies (at least the model's slots and a few more, see ServerState).
     reply_threads: int = 8
 

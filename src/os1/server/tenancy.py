@@ -159,6 +159,12 @@ class EventHub:
         with self._lock:
             self._subscribers = [(lp, q) for lp, q in self._subscribers if q is not queue]
 
+    @property
+    def listened(self) -> bool:
+        """Whether a stream or a socket listens now."""
+        with self._lock:
+            return bool(self._subscribers)
+
     def publish(self, event: dict[str, Any]) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
@@ -360,6 +366,7 @@ class Tenants:
         self._lock = threading.Lock()
         self._open: OrderedDict[int, Tenant] = OrderedDict()
         self._hubs: dict[int, EventHub] = {}
+        self._accounts: dict[int, Account] = {}
 
     def home_of(self, account: Account) -> Path:
         return self.settings.home / "users" / str(account.id)
@@ -375,6 +382,7 @@ class Tenants:
             if tenant is None or tenant.closed:
                 home = self.home_of(account)
                 hub = self._hubs.setdefault(account.id, EventHub())
+                self._accounts[account.id] = account
                 # The server's settings (model, memory, chat), with this user's home: their
                 # database is <home>/os1.db.
                 user_settings = replace(self.settings, home=home)
@@ -385,6 +393,11 @@ class Tenants:
             if len(self._open) > self.max_open:
                 self._close_least_recent()
             return tenant
+
+    def listened(self) -> list[Account]:
+        """The accounts someone listens to now (an open ``/v1/events`` stream or socket)."""
+        with self._lock:
+            return [self._accounts[i] for i, hub in self._hubs.items() if hub.listened]
 
     def _close_least_recent(self) -> None:
         """Close idle tenants from the least recently used end (a bounded look, so a
