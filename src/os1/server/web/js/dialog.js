@@ -3,7 +3,9 @@
 
 import { h } from "./dom.js";
 
-export function confirmDialog({ title, body, confirmLabel, danger = false, typeToConfirm = "" }) {
+export function confirmDialog({
+  title, body, confirmLabel, cancelLabel = "Cancel", danger = false, typeToConfirm = "",
+}) {
   return new Promise((resolve) => {
     const titleId = `dialog-title-${Date.now()}`;
     const field = typeToConfirm
@@ -16,7 +18,7 @@ export function confirmDialog({ title, body, confirmLabel, danger = false, typeT
       text: confirmLabel,
       disabled: Boolean(typeToConfirm),
     });
-    const cancel = h("button", { class: "button button--quiet", text: "Cancel" });
+    const cancel = h("button", { class: "button button--quiet", text: cancelLabel });
     const dialog = h("dialog", { "aria-labelledby": titleId },
       h("h2", { id: titleId, text: title }),
       h("p", { text: body }),

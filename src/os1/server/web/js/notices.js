@@ -27,6 +27,22 @@ export function showNotice(message) {
   setTimeout(() => card.remove(), SHOWN_MS);
 }
 
+// A reminder comes on every stream the page has open (the chat socket and /v1/events):
+// shown once, by its id.
+const shownIds = new Set();
+
+export function reminderText(data) {
+  return data.late ? `${data.text} (late: it was due while I was away)` : data.text;
+}
+
+export function showReminder(data) {
+  if (data.id != null) {
+    if (shownIds.has(data.id)) return;
+    shownIds.add(data.id);
+  }
+  showNotice(reminderText(data));
+}
+
 // Talk says when a reply starts and ends; notices held back meanwhile are shown after.
 export function setReplying(value) {
   replying = value;
@@ -58,8 +74,14 @@ export function listen({ onTurn } = {}) {
     lost = true;
   });
   source.addEventListener("turn", (event) => onTurn && onTurn(JSON.parse(event.data)));
-  // The other named events are notices.
-  for (const name of ["notice", "reminder", "busy", "update"]) {
+  // A notice from a skill (a reminder that fell due) has an id and a text.
+  source.addEventListener("notice", (event) => {
+    const data = JSON.parse(event.data || "{}");
+    if (data.text) showReminder(data);
+    else if (data.message) showNotice(data.message);
+  });
+  // The other named events are notices too.
+  for (const name of ["reminder", "busy", "update"]) {
     source.addEventListener(name, (event) => {
       const text = noticeText(name, JSON.parse(event.data || "{}"));
       if (text) showNotice(text);

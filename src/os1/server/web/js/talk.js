@@ -1,11 +1,14 @@
 // Talk: the conversation. Typed words go over WS /v1/chat and the reply streams in;
 // Stop cuts it short (what was said is kept) and "Say it again" asks anew. The voice bar
-// holds push-to-talk and hands-free voice over WS /v1/voice.
+// holds push-to-talk and hands-free voice over WS /v1/voice. When a skill asks before it
+// acts ("Shall I cancel …?"), a dialog asks Yes or No, answered with
+// POST /v1/confirmations/{id}; reminders show as notices.
 
 import { api } from "./api.js";
 import { ChatConnection } from "./chat.js";
+import { confirmDialog } from "./dialog.js";
 import { h, micIcon, replaceChildren } from "./dom.js";
-import { setReplying, showNotice } from "./notices.js";
+import { setReplying, showNotice, showReminder } from "./notices.js";
 import { setPresence } from "./presence.js";
 import { VoiceControls } from "./voice-controls.js";
 
@@ -27,6 +30,7 @@ export function showTalk(page, { name }) {
 
   let replying = null; // the line being written, and what was asked
   let lastExchange = null;
+  let question = null; // a skill's question in this reply, asked once it is done
 
   function line(who, text, mine) {
     empty.remove();
@@ -84,7 +88,31 @@ export function showTalk(page, { name }) {
     chat.say(exchange.asked);
   }
 
+  // The user's answer to a skill's question is a turn of its own; its reply is shown.
+  async function ask(confirm) {
+    const yes = await confirmDialog({
+      title: `${name} asks`, body: confirm.question, confirmLabel: "Yes", cancelLabel: "No",
+    });
+    const answer = yes ? "yes" : "no";
+    line("You", answer, true);
+    const pending = line(name, "…", false);
+    try {
+      const done = await api(`/v1/confirmations/${confirm.id}`, { method: "POST", body: { answer } });
+      (done.notices || []).forEach(showReminder);
+      pending.words.textContent = done.reply;
+    } catch (error) {
+      pending.words.textContent = error.message;
+      pending.item.append(h("span", { class: "line__note", text: "Not sent" }));
+    }
+  }
+
   const chat = new ChatConnection({
+    notice(event) {
+      showReminder(event);
+    },
+    confirm(event) {
+      question = event;
+    },
     token(event) {
       if (!replying) return;
       replying.text += event.text;
@@ -98,6 +126,9 @@ export function showTalk(page, { name }) {
         userTurnId: event.user_turn_id, turnId: event.turn_id };
       finishReply(event.status === "interrupted" ? "Stopped" : "");
       offerAgain(exchange);
+      const asked = question;
+      question = null;
+      if (asked) ask(asked);
     },
     busy(event) {
       const note = event.message || `${name} is with someone else for a moment.`;
@@ -105,6 +136,7 @@ export function showTalk(page, { name }) {
       else showNotice(note);
     },
     error(event) {
+      question = null;
       if (replying) {
         replying.words.textContent = event.message;
         finishReply("Not sent");
