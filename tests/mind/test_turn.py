@@ -20,7 +20,7 @@ from os1.domain import (
 from os1.llm.base import BackendError, CancelToken, estimate_tokens
 from os1.llm.scripted import ScriptedBackend, ScriptedToolBackend
 from os1.memory.codec import now
-from os1.memory.ingest import Memorizer
+from os1.memory.ingest import FACTS_DONE, Memorizer
 from os1.memory.retrieval import KeywordRetriever
 from os1.memory.store import SQLiteStore
 from os1.mind import plugins
@@ -95,8 +95,8 @@ def test_a_turn_stores_both_sides_and_tells_the_face_in_order(store: SQLiteStore
     # Indexed before the turn's events end: the after-turn job ran, extraction read it.
     assert skill_fixture.DONE == ["after turn"]
     assert (
-        store.state("facts_after_turn") >= stored[1].id
-        or store.turns_after_state("facts_after_turn") == []
+        store.state(FACTS_DONE) >= stored[1].id
+        or store.turns_after_state(FACTS_DONE) == []
     )
 
 
