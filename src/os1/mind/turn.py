@@ -213,10 +213,10 @@ class TurnRunner:
             if confirmation_id is not None
             else agenda.waiting_confirmation()
         )
-        if waiting is not None and confirmation_id is not None:
-            if waiting.status is not ConfirmationStatus.WAITING:
-                # A dialog's button for a question answered meanwhile (another tab).
-                return [Token("That's already been taken care of.")]
+        answered = waiting is not None and waiting.status is not ConfirmationStatus.WAITING
+        if confirmation_id is not None and answered:
+            # A dialog's button for a question answered meanwhile (another tab).
+            return [Token("That's already been taken care of.")]
         if waiting is not None and waiting.status is ConfirmationStatus.WAITING:
             said = answer(text)
             fresh = self.clock() - waiting.asked_at <= CONFIRMATION_TTL
