@@ -94,10 +94,7 @@ def test_a_turn_stores_both_sides_and_tells_the_face_in_order(store: SQLiteStore
     assert as_dict(done)["turn_id"] == f"t{stored[1].id}" and as_dict(done)["type"] == "done"
     # Indexed before the turn's events end: the after-turn job ran, extraction read it.
     assert skill_fixture.DONE == ["after turn"]
-    assert (
-        store.state(FACTS_DONE) >= stored[1].id
-        or store.turns_after_state(FACTS_DONE) == []
-    )
+    assert store.state(FACTS_DONE) >= stored[1].id or store.turns_after_state(FACTS_DONE) == []
 
 
 def test_an_empty_message_is_refused_and_nothing_is_stored(store: SQLiteStore) -> None:
