@@ -4,7 +4,7 @@ In a spoken conversation the turn only ends after a stretch of silence (the end-
 window, 0.4–1.4 s). Waiting for it before starting the reply wastes that time, so when the
 speaker pauses, the companion starts replying to what was heard so far, on its own
 thread, and keeps what it generates. If the pause ends the turn with the same words, the
-reply adopts it (``Companion.respond(..., ahead=...)``) and the first phrase is often ready
+reply adopts it (``TurnRunner.run(..., ahead=...)``) and the first phrase is often ready
 the moment the turn ends. If the speaker goes on, or the final transcript differs, the
 speculation is abandoned: nothing of it was stored, said or shown.
 """
