@@ -164,6 +164,8 @@ class SQLiteAgenda:
 
     def mark_delivered(self, notice_ids: Iterable[int]) -> None:
         ids = [int(i) for i in notice_ids]
+        if not ids:
+            return
         delivered = to_iso(codec.now())
         with self._transaction() as db:
             for start in range(0, len(ids), CHUNK):
