@@ -340,3 +340,26 @@ def test_a_move_to_postgres_carries_the_agenda(postgres_url: str, home: Path) ->
     assert list(agenda_records.records(target.agenda)) == list(agenda_records.records(local.agenda))
     assert transfer.move(local, target).already  # the counts include the agenda
     local.close()
+
+
+def test_taking_notices_gives_each_to_one_taker(open_store: OpenStore) -> None:
+    """Several workers deliver notices to the same user: each notice reaches the user once."""
+    first = open_store()
+    for n in range(120):
+        first.agenda.add_notice(f"notice {n}", "reminders")
+    takers = [open_store() for _ in range(4)]
+    taken: list[list[int]] = [[] for _ in takers]
+
+    def take(index: int) -> None:
+        while batch := takers[index].agenda.take_pending_notices(limit=7):
+            taken[index].extend(n.id for n in batch)
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(len(takers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [i for found in taken for i in found]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 120
+    assert first.agenda.pending_notices() == []
+    assert all(n.delivered_at is not None for n in first.agenda.recent_notices(limit=200))

@@ -386,6 +386,10 @@ class Notices(Protocol):
     def recent_notices(self, limit: int = 50) -> list[Notice]:
         """The last ``limit`` notices, delivered or not, oldest first."""
 
+    def take_pending_notices(self, limit: int = 50) -> list[Notice]:
+        """Mark undelivered notices delivered and return them, oldest first, atomically:
+        with several processes asking at once, each notice goes to one of them."""
+
 
 class Confirmations(Protocol):
     """Side effects waiting for the user's yes. At most one waits at a time."""

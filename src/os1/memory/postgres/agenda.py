@@ -197,6 +197,17 @@ class PostgresAgenda:
             (codec.now(), self._user, ids),
         )
 
+    def take_pending_notices(self, limit: int = 50) -> list[Notice]:
+        rows = self._rows(
+            "WITH due AS (SELECT id FROM notices WHERE user_id = %(user)s "
+            "AND delivered_at IS NULL ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            "UPDATE notices n SET delivered_at = %(now)s FROM due WHERE n.user_id = %(user)s "
+            "AND n.id = due.id AND n.delivered_at IS NULL "
+            f"RETURNING {_prefixed(NOTICE_COLUMNS, 'n')}",
+            {"user": self._user, "now": codec.now(), "limit": max(int(limit), 0)},
+        )
+        return sorted((notice_from_row(r, _same) for r in rows), key=lambda n: n.id)
+
     def recent_notices(self, limit: int = 50) -> list[Notice]:
         rows = self._rows(
             f"SELECT {NOTICE_COLUMNS} FROM notices WHERE user_id = %s ORDER BY id DESC LIMIT %s",
