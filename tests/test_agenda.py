@@ -363,3 +363,33 @@ def test_taking_notices_gives_each_to_one_taker(open_store: OpenStore) -> None:
     assert sorted(ids) == sorted(set(ids)) and len(ids) == 120
     assert first.agenda.pending_notices() == []
     assert all(n.delivered_at is not None for n in first.agenda.recent_notices(limit=200))
+
+
+def test_a_skills_own_tables_are_made_once(open_store: OpenStore) -> None:
+    from os1.domain import SkillMigration
+
+    steps = [
+        SkillMigration(
+            "notes",
+            2,
+            "ALTER TABLE skill_notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE skill_notes ADD COLUMN pinned integer NOT NULL DEFAULT 0",
+        ),
+        SkillMigration(
+            "notes",
+            1,
+            "CREATE TABLE skill_notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+            "CREATE TABLE skill_notes (user_id integer NOT NULL, id integer NOT NULL, "
+            "body text NOT NULL, PRIMARY KEY (user_id, id))",
+        ),
+    ]
+    first, second = open_store(), open_store()
+    assert first.apply_skill_migrations(steps) == ["notes 1", "notes 2"]  # in order
+    assert second.apply_skill_migrations(steps) == []  # another process: already there
+    assert first.apply_skill_migrations([]) == []
+    broken = SkillMigration("notes", 3, "NOT SQL AT ALL", "NOT SQL AT ALL")
+    with pytest.raises(Exception, match=r"(?i)syntax"):
+        first.apply_skill_migrations([*steps, broken])
+    # The failed step left no mark: it is tried again next time.
+    with pytest.raises(Exception, match=r"(?i)syntax"):
+        second.apply_skill_migrations([*steps, broken])
