@@ -57,6 +57,21 @@ NOW = datetime(2027, 3, 24, 10, 0, tzinfo=LONDON)  # a Wednesday
         ("don't let me forget to buy milk tonight", "buy milk", "to", datetime(2027, 3, 24, 20)),
         ("remind me to call my mum at 5", "call my mum", "to", datetime(2027, 3, 24, 17)),
         ("remind me to buy 3 lemons at 6pm", "buy 3 lemons", "to", datetime(2027, 3, 24, 18)),
+        ("remind me at five to call Amy", "call Amy", "to", datetime(2027, 3, 24, 17)),
+        ("remind me at ten to six to leave", "leave", "to", datetime(2027, 3, 24, 17, 50)),
+        ("remind me on Friday to pay the rent", "pay the rent", "to", datetime(2027, 3, 26, 9)),
+        (
+            "hey Samantha, remind me to feed the cat at 6pm, thanks!",
+            "feed the cat",
+            "to",
+            datetime(2027, 3, 24, 18),
+        ),
+        (
+            "remind me next Tuesday at 2 about the meeting with Bob",
+            "the meeting with Bob",
+            "about",
+            datetime(2027, 3, 30, 14),
+        ),
     ],
 )
 def test_what_and_when(message: str, text: str, link: str, due: datetime) -> None:

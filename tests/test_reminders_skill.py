@@ -66,6 +66,25 @@ def test_the_skill_loads_with_the_others(skills: Skills) -> None:
     assert [c.name for c in skills.commands()] == ["reminders"]
 
 
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [
+        ("remind me to cancel the dentist at 5", "set"),
+        ("set a reminder to cancel my gym membership tomorrow", "set"),
+        ("what time is my reminder to call Amy?", "list"),
+        ("remind me what my reminders are", "list"),
+        ("don't remind me about the dentist", "cancel"),
+        ("cancel all my reminders", "cancel"),
+        ("stop the timer", "cancel"),
+        ("set a timer for 10 minutes", "set"),
+    ],
+)
+def test_each_request_matches_one_intent(
+    skills: Skills, context: SkillContext, message: str, intent: str
+) -> None:
+    assert ask(skills, context, message)[0] == intent
+
+
 def test_setting_a_reminder_keeps_it_at_once(skills: Skills, context: SkillContext) -> None:
     name, outcome = ask(skills, context, "remind me to call Amy at five")
     assert name == "set"
@@ -169,6 +188,8 @@ def test_cancelling_asks_which_when_several_match(skills: Skills, context: Skill
     )
     outcome = ask(skills, context, "cancel the one about her mum")[1]
     assert outcome.proposal is not None and outcome.proposal.args["id"] == 2
+    outcome = ask(skills, context, "cancel my 5 pm reminder")[1]
+    assert outcome.proposal is not None and outcome.proposal.args["id"] == 1
     assert ask(skills, context, "cancel the one about Bob")[1].text == (
         "I couldn't find a reminder about Bob."
     )

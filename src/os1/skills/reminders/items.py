@@ -101,22 +101,31 @@ def cancel(context: SkillContext, item_id: int) -> Scheduled | None:
 
 
 def matching(context: SkillContext, about: str) -> list[Scheduled]:
-    """The pending reminders ``about`` names best: an id, or words from the text ("the
-    one about Amy"); all of them when it names nothing in particular."""
+    """The pending reminders ``about`` names best: an id, words from the text ("the
+    one about Amy"), a time ("the 5 pm one"); all of them when it names nothing."""
     items = pending(context)
     about = about.strip().lstrip("#")
     if about.isdigit():
         return [i for i in items if i.id == int(about)]
-    when = find_when(about, context.now())
+    now = context.now()
+    when = find_when(about, now)
     if when is not None:
         for start, end in sorted(when.spans, reverse=True):
             about = about[:start] + " " + about[end:]
+        wall = (when.due.hour, when.due.minute)
+        at_that_time = [i for i in items if _wall(i, now) == wall]
+        items = at_that_time or items
     wanted = content_words(about)
     if not wanted:
         return items
     scored = [(len(wanted & content_words(i.text)), i) for i in items]
     best = max((score for score, _ in scored), default=0)
     return [i for score, i in scored if best and score == best]
+
+
+def _wall(item: Scheduled, now: datetime) -> tuple[int, int]:
+    due = item.due_at.astimezone(now.tzinfo)
+    return due.hour, due.minute
 
 
 def is_timer(item: Scheduled) -> bool:

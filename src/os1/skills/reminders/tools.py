@@ -89,7 +89,8 @@ def _set(arguments: dict[str, Any], context: SkillContext) -> Outcome:
 
 def _cancel(arguments: dict[str, Any], context: SkillContext) -> Outcome:
     given = arguments.get("id")
-    about = str(given) if isinstance(given, int) else str(arguments.get("about") or "")
+    by_id = isinstance(given, int) and not isinstance(given, bool)
+    about = str(given) if by_id else str(arguments.get("about") or "")
     if not about.strip():
         return Outcome("Error: cancel_reminder needs id or about.")
     outcome = propose_cancel(context, about)

@@ -142,7 +142,7 @@ IN_PART = re.compile(
 class When:
     """A due time (timezone-aware, in the user's zone), and a recurrence (an RRULE, or
     "" for once). ``spans`` are where the time words were; ``delta`` is set for "in N
-    minutes" (the reply can say how long), ``today`` when the words named today."""
+    minutes" (the reply can say how long)."""
 
     due: datetime
     recurrence: str = ""
