@@ -16,7 +16,7 @@ from os1.mind.skill import Route, RouteError, SkillContext
 from os1.skills.reminders import items
 from os1.skills.reminders.cli import reminders
 from os1.skills.reminders.routes import routes
-from tests.support.fake_agenda import Clock, reminders_context
+from tests.support.reminders import Clock, reminders_context
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 24, 10, 0, tzinfo=LONDON)

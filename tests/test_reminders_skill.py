@@ -14,7 +14,7 @@ from os1.memory.store import SQLiteStore
 from os1.mind.plugins import Skills, manager
 from os1.mind.skill import IntentMatch, JobRun, JobWhen, Outcome, SkillContext
 from os1.skills.reminders import items
-from tests.support.fake_agenda import Clock, FakeAgenda, reminders_context
+from tests.support.reminders import Clock, reminders_context
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2027, 3, 24, 10, 0, tzinfo=LONDON)  # Wednesday, 10:00 GMT
@@ -47,9 +47,10 @@ def ask(skills: Skills, context: SkillContext, message: str) -> tuple[str, Outco
     return intent.name, intent.handle(IntentMatch(intent.name, message, {}, 1.0), context)
 
 
-def agenda(context: SkillContext) -> FakeAgenda:
-    found: FakeAgenda = context.store.agenda  # type: ignore[attr-defined]
-    return found
+def fire(context: SkillContext, item_id: int) -> Scheduled:
+    """What the scheduler does when the item falls due: claims it, in the real store."""
+    [claimed] = [i for i in context.store.agenda.claim_due(context.now()) if i.id == item_id]
+    return claimed
 
 
 def test_the_skill_loads_with_the_others(skills: Skills) -> None:
@@ -280,11 +281,9 @@ def test_a_due_reminder_becomes_a_notice(
     ask(skills, context, "set a timer for 10 minutes")
     timer, mum = items.pending(context)
     clock.now = NOW + timedelta(minutes=10)
-    assert due_job(skills, agenda(context).fire(timer.id), context) == (
-        "Your 10-minute timer is up."
-    )
+    assert due_job(skills, fire(context, timer.id), context) == ("Your 10-minute timer is up.")
     clock.now = datetime(2027, 3, 24, 17, tzinfo=LONDON)
-    assert due_job(skills, agenda(context).fire(mum.id), context) == "Reminder: call your mum."
+    assert due_job(skills, fire(context, mum.id), context) == "Reminder: call your mum."
     assert items.pending(context) == []  # one-off items stay fired
 
 
@@ -294,7 +293,7 @@ def test_a_late_notice_says_when_it_was_due(
     ask(skills, context, "remind me to call Amy at five")
     [item] = items.pending(context)
     clock.now = datetime(2027, 3, 24, 19, tzinfo=LONDON)
-    assert due_job(skills, agenda(context).fire(item.id), context, late=True) == (
+    assert due_job(skills, fire(context, item.id), context, late=True) == (
         "Reminder: call Amy (this was due at 5:00 pm while I was away)."
     )
     clock.now = datetime(2027, 3, 25, 8, tzinfo=LONDON)
@@ -315,7 +314,7 @@ def test_a_recurring_reminder_comes_back_at_its_next_time(
         (datetime(2027, 3, 31, 12, tzinfo=LONDON), datetime(2027, 4, 1, 9, tzinfo=LONDON)),
     ]:
         clock.now = fired_at
-        item = agenda(context).fire(item.id)
+        item = fire(context, item.id)
         assert due_job(skills, item, context) == "Reminder: take your pills."
         [item] = items.pending(context)
         assert item.status is ScheduledStatus.PENDING

@@ -4,10 +4,11 @@ is said. Every face (intents, tools, actions, the CLI, routes) goes through here
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from os1.domain import Scheduled, ScheduledStatus
+from os1.memory.protocol import Agenda
 from os1.mind.skill import SkillContext
 from os1.skills.reminders.recurrence import Rule
 from os1.skills.reminders.requests import content_words
@@ -18,37 +19,9 @@ SKILL = "reminders"
 KIND = "reminder"
 
 
-class Schedule(Protocol):
-    """What this skill uses of the store's agenda (``store.agenda``)."""
-
-    def schedule(
-        self,
-        skill: str,
-        kind: str,
-        text: str,
-        due_at: datetime,
-        payload: dict[str, Any] | None = None,
-        recurrence: str = "",
-        timezone: str = "UTC",
-    ) -> Scheduled: ...
-
-    def scheduled_items(
-        self,
-        skill: str | None = None,
-        statuses: tuple[ScheduledStatus, ...] = (ScheduledStatus.PENDING,),
-    ) -> list[Scheduled]: ...
-
-    def get_scheduled(self, item_id: int) -> Scheduled | None: ...
-
-    def cancel_scheduled(self, item_id: int) -> Scheduled | None: ...
-
-    def reschedule(self, item_id: int, due_at: datetime) -> Scheduled | None: ...
-
-
-def agenda(context: SkillContext) -> Schedule:
+def agenda(context: SkillContext) -> Agenda:
     """The user's agenda, where reminders are kept."""
-    found: Schedule = context.store.agenda  # type: ignore[attr-defined]
-    return found
+    return context.store.agenda
 
 
 def add(
