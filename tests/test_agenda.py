@@ -15,6 +15,7 @@ import pytest
 
 from os1.config import load
 from os1.domain import ConfirmationStatus, Role, ScheduledStatus
+from os1.memory import agenda_records, portability, transfer
 from os1.memory.postgres import PostgresStore, close_database, upgrade
 from os1.memory.protocol import Store
 from os1.memory.store import SCHEMA_VERSION, SQLiteStore
@@ -286,3 +287,109 @@ def test_a_postgres_database_at_schema_3_gains_the_agenda(
     finally:
         close_database(url)
         postgres_databases.drop(name)
+
+
+def fill_agenda(store: Store) -> None:
+    """An agenda with every status: fired and pending items, a delivered notice of an
+    item, an answered and a waiting confirmation."""
+    agenda = store.agenda
+    fired = agenda.schedule("reminders", "reminder", "Call Amy", T0, payload={"who": "Amy"})
+    agenda.schedule(
+        "reminders", "reminder", "Stand-up", T0 + timedelta(days=1), recurrence="FREQ=DAILY"
+    )
+    agenda.claim_due(T0)
+    notice = agenda.add_notice("Call Amy", "reminders", due_at=T0, scheduled_id=fired.id)
+    agenda.mark_delivered([notice.id])
+    agenda.add_notice("Welcome back", "system", late=True)
+    done = agenda.ask_confirmation("calendar", "cancel_event", {"event": "e1"}, "Cancel lunch?")
+    agenda.answer_confirmation(done.id, ConfirmationStatus.CONFIRMED, "cancelled")
+    agenda.ask_confirmation("mail", "send", {"to": ["amy"]}, "Send the draft?")
+
+
+def test_export_and_import_carry_the_agenda(store: Store, tmp_path: Path) -> None:
+    fill_agenda(store)
+    first, readable = tmp_path / "a.jsonl", tmp_path / "a.md"
+    portability.export(store, first, readable)
+    assert "## Scheduled" in readable.read_text() and "Cancel lunch?" in readable.read_text()
+    copy: Store = (
+        PostgresStore(store.url, store.user_id + 1)
+        if isinstance(store, PostgresStore)
+        else SQLiteStore(tmp_path / "copy.db")
+    )
+    counts = portability.import_file(copy, first)
+    assert (counts["scheduled"], counts["notices"], counts["confirmations"]) == (2, 2, 2)
+    second = tmp_path / "b.jsonl"
+    portability.export(copy, second)
+    assert first.read_text() == second.read_text()  # every id, status and time kept
+    waiting = copy.agenda.waiting_confirmation()
+    assert waiting is not None and waiting.args == {"to": ["amy"]}
+
+    # Into a store that holds an agenda already, ids are renumbered, references follow.
+    portability.import_file(copy, first)
+    items = sorted(copy.agenda.scheduled_items(statuses=tuple(ScheduledStatus)), key=lambda i: i.id)
+    assert [i.id for i in items] == [1, 2, 3, 4] and items[2].text == "Call Amy"
+    assert [n.scheduled_id for n in copy.agenda.recent_notices()] == [1, None, 3, None]
+    copy.close()
+
+
+def test_a_move_to_postgres_carries_the_agenda(postgres_url: str, home: Path) -> None:
+    local = SQLiteStore(load().db_path)
+    fill_agenda(local)
+    target = PostgresStore(postgres_url, 5)
+    assert transfer.move(local, target).counts["confirmations"] == 2
+    assert list(agenda_records.records(target.agenda)) == list(agenda_records.records(local.agenda))
+    assert transfer.move(local, target).already  # the counts include the agenda
+    local.close()
+
+
+def test_taking_notices_gives_each_to_one_taker(open_store: OpenStore) -> None:
+    """Several workers deliver notices to the same user: each notice reaches the user once."""
+    first = open_store()
+    for n in range(120):
+        first.agenda.add_notice(f"notice {n}", "reminders")
+    takers = [open_store() for _ in range(4)]
+    taken: list[list[int]] = [[] for _ in takers]
+
+    def take(index: int) -> None:
+        while batch := takers[index].agenda.take_pending_notices(limit=7):
+            taken[index].extend(n.id for n in batch)
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(len(takers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [i for found in taken for i in found]
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 120
+    assert first.agenda.pending_notices() == []
+    assert all(n.delivered_at is not None for n in first.agenda.recent_notices(limit=200))
+
+
+def test_a_skills_own_tables_are_made_once(open_store: OpenStore) -> None:
+    from os1.domain import SkillMigration
+
+    steps = [
+        SkillMigration(
+            "notes",
+            2,
+            "ALTER TABLE skill_notes ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE skill_notes ADD COLUMN pinned integer NOT NULL DEFAULT 0",
+        ),
+        SkillMigration(
+            "notes",
+            1,
+            "CREATE TABLE skill_notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)",
+            "CREATE TABLE skill_notes (user_id integer NOT NULL, id integer NOT NULL, "
+            "body text NOT NULL, PRIMARY KEY (user_id, id))",
+        ),
+    ]
+    first, second = open_store(), open_store()
+    assert first.apply_skill_migrations(steps) == ["notes 1", "notes 2"]  # in order
+    assert second.apply_skill_migrations(steps) == []  # another process: already there
+    assert first.apply_skill_migrations([]) == []
+    broken = SkillMigration("notes", 3, "NOT SQL AT ALL", "NOT SQL AT ALL")
+    with pytest.raises(Exception, match=r"(?i)syntax"):
+        first.apply_skill_migrations([*steps, broken])
+    # The failed step left no mark: it is tried again next time.
+    with pytest.raises(Exception, match=r"(?i)syntax"):
+        second.apply_skill_migrations([*steps, broken])

@@ -164,6 +164,8 @@ class SQLiteAgenda:
 
     def mark_delivered(self, notice_ids: Iterable[int]) -> None:
         ids = [int(i) for i in notice_ids]
+        if not ids:
+            return
         delivered = to_iso(codec.now())
         with self._transaction() as db:
             for start in range(0, len(ids), CHUNK):
@@ -173,6 +175,16 @@ class SQLiteAgenda:
                     f"AND id IN ({', '.join('?' * len(chunk))})",
                     [delivered, *chunk],
                 )
+
+    def take_pending_notices(self, limit: int = 50) -> list[Notice]:
+        delivered = to_iso(codec.now())
+        with self._transaction() as db:
+            rows = db.execute(
+                "UPDATE notices SET delivered_at = ? WHERE id IN (SELECT id FROM notices "
+                f"WHERE delivered_at IS NULL ORDER BY id LIMIT ?) RETURNING {NOTICE_COLUMNS}",
+                (delivered, max(int(limit), 0)),
+            ).fetchall()
+        return sorted((notice_from_row(r, from_iso) for r in rows), key=lambda n: n.id)
 
     def recent_notices(self, limit: int = 50) -> list[Notice]:
         rows = self._db.execute(

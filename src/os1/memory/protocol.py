@@ -24,6 +24,7 @@ from os1.domain import (
     Scheduled,
     ScheduledStatus,
     Session,
+    SkillMigration,
     Turn,
     TurnStatus,
     UserProfile,
@@ -91,7 +92,13 @@ class Restorer(Protocol):
         """Add a confirmation with its status, answer time and result."""
 
 
-class Store(Protocol):
+class SkillSchemas(Protocol):
+    def apply_skill_migrations(self, migrations: Sequence[SkillMigration]) -> list[str]:
+        """Apply the skills' schema changes this database lacks, each once, in order;
+        returns what was applied ("reminders 1")."""
+
+
+class Store(SkillSchemas, Protocol):
     """Sessions, turns, profile, persona versions, and what is derived from turns."""
 
     # What is due later and what waits for the user: a part of its own, on the same
@@ -385,6 +392,10 @@ class Notices(Protocol):
 
     def recent_notices(self, limit: int = 50) -> list[Notice]:
         """The last ``limit`` notices, delivered or not, oldest first."""
+
+    def take_pending_notices(self, limit: int = 50) -> list[Notice]:
+        """Mark undelivered notices delivered and return them, oldest first, atomically:
+        with several processes asking at once, each notice goes to one of them."""
 
 
 class Confirmations(Protocol):

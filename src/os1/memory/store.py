@@ -16,7 +16,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
-from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
+from os1.domain import Persona, Role, Session, SkillMigration, Turn, TurnStatus, UserProfile
+from os1.memory import skill_schema
 from os1.memory.agenda import SQLiteAgenda
 from os1.memory.codec import (
     from_iso,
@@ -128,6 +129,10 @@ class SQLiteStore(DerivedMemory):
 
     def all_state(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self._db.execute("SELECT key, value FROM memory_state")}
+
+    def apply_skill_migrations(self, migrations: Sequence[SkillMigration]) -> list[str]:
+        with self._translate_errors():
+            return skill_schema.apply(self._db, migrations)
 
     def close(self) -> None:
         self._db.close()

@@ -36,6 +36,13 @@ def open_store(
     """The store ``store.url`` names: empty for the SQLite file in the home (``user_id``
     is then the home's business; ``cache_kb`` caps its page cache), or a PostgreSQL
     database, where the store reads and writes only ``user_id``'s rows."""
+    store = _open(settings, user_id, cache_kb)
+    # The skills' own tables (none of the built-in skills has any: then nothing is read).
+    store.apply_skill_migrations(plugins.skills().migrations)
+    return store
+
+
+def _open(settings: config.Settings, user_id: int, cache_kb: int | None) -> Store:
     url = str(settings.get("store.url"))
     if not url:
         busy_timeout_s = float(settings.get("store.busy_timeout_s"))

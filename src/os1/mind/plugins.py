@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_SKILLS = (
     "os1.skills.presence",
     "os1.skills.reflection",
+    "os1.skills.reminders",
 )
 ENTRY_POINT = "os1.skills"
 

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from os1.domain import Persona, Scheduled, ToolSpec, UserProfile
+from os1.domain import Persona, Scheduled, SkillMigration, ToolSpec, UserProfile
 from os1.llm.base import LLMBackend
 from os1.memory.protocol import Store
 
@@ -184,14 +184,8 @@ class RouteError(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Migration:
-    """A skill's own schema change, numbered per skill, applied once per store."""
-
-    skill: str
-    version: int
-    sqlite: str
-    postgres: str
+# A skill's own schema change (plain data: the stores apply it).
+Migration = SkillMigration
 
 
 def command_context() -> SkillContext:

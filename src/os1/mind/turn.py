@@ -132,19 +132,29 @@ class TurnRunner:
                 ahead = None
             else:
                 cancel = ahead.cancel
+        agenda = companion.store.agenda
+        # Everything before the model starts, on one database connection: the turn, and
+        # whether a question waits for an answer or something has fallen due (two reads).
         with companion.store.one_connection():
             session = companion.session()
             user_turn = companion.store.add_turn(
                 session.id, Role.USER, companion.profile.name, text, importance=importance(text)
             )
             companion.last_turn_at = user_turn.created_at
+            waiting = (
+                agenda.get_confirmation(confirmation_id)
+                if confirmation_id is not None
+                else agenda.waiting_confirmation()
+            )
+            next_due = agenda.next_due_at()
         yield Started(session.id, user_turn.id)
-        yield from self.due_notices()
+        if next_due is not None and next_due <= self.clock():
+            yield from self.due_notices()
 
         reply = _Reply(user_turn)
         delivered = False
         try:
-            handled = self._without_model(text, confirmation_id)
+            handled = self._without_model(text, waiting, confirmation_id is not None)
             if handled is not None:
                 if ahead is not None:
                     ahead.abandon()  # served without the model: the reply begun is not used
@@ -206,21 +216,20 @@ class TurnRunner:
 
     # --- without the model: confirmations and intents -------------------------------
 
-    def _without_model(self, text: str, confirmation_id: int | None) -> list[Event] | None:
+    def _without_model(
+        self, text: str, waiting: Confirmation | None, answering: bool
+    ) -> list[Event] | None:
+        """A reply that needs no model: the answer to a waiting question (``answering``:
+        a dialog's button answers that very one), or a local intent's."""
         agenda = self.companion.store.agenda
-        waiting = (
-            agenda.get_confirmation(confirmation_id)
-            if confirmation_id is not None
-            else agenda.waiting_confirmation()
-        )
         answered = waiting is not None and waiting.status is not ConfirmationStatus.WAITING
-        if confirmation_id is not None and answered:
+        if answering and answered:
             # A dialog's button for a question answered meanwhile (another tab).
             return [Token("That's already been taken care of.")]
         if waiting is not None and waiting.status is ConfirmationStatus.WAITING:
             said = answer(text)
             fresh = self.clock() - waiting.asked_at <= CONFIRMATION_TTL
-            if said is not None and (fresh or confirmation_id is not None):
+            if said is not None and (fresh or answering):
                 return self._answer(waiting, said)
             # The user moved on: the question lapses, so a later "yes" confirms nothing.
             agenda.answer_confirmation(waiting.id, ConfirmationStatus.EXPIRED)
@@ -379,8 +388,7 @@ class TurnRunner:
                         logger.exception("the job %s.%s failed", job.skill, job.name)
             if text:
                 agenda.add_notice(text, item.skill, item.due_at, late, item.id)
-        notices = agenda.pending_notices()
-        agenda.mark_delivered([n.id for n in notices])
+        notices = agenda.take_pending_notices()
         return [NoticeDue(n.id, n.text, n.source, n.late, n.due_at) for n in notices]
 
     def after_turn(self) -> None:

@@ -59,6 +59,10 @@ class PostgresAgenda:
         with self._database.connection() as conn, conn.cursor() as cur:
             return cur.execute(sql.encode(), params).fetchall()
 
+    def _execute(self, sql: str, params: Params) -> None:
+        with self._database.connection() as conn:
+            conn.execute(sql.encode(), params)
+
     def _one(self, sql: str, params: Params) -> Any:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
@@ -187,11 +191,22 @@ class PostgresAgenda:
         ids = [int(i) for i in notice_ids]
         if not ids:
             return
-        self._rows(
+        self._execute(
             "UPDATE notices SET delivered_at = %s WHERE user_id = %s AND id = ANY(%s) "
-            "AND delivered_at IS NULL RETURNING id",
+            "AND delivered_at IS NULL",
             (codec.now(), self._user, ids),
         )
+
+    def take_pending_notices(self, limit: int = 50) -> list[Notice]:
+        rows = self._rows(
+            "WITH due AS (SELECT id FROM notices WHERE user_id = %(user)s "
+            "AND delivered_at IS NULL ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) "
+            "UPDATE notices n SET delivered_at = %(now)s FROM due WHERE n.user_id = %(user)s "
+            "AND n.id = due.id AND n.delivered_at IS NULL "
+            f"RETURNING {_prefixed(NOTICE_COLUMNS, 'n')}",
+            {"user": self._user, "now": codec.now(), "limit": max(int(limit), 0)},
+        )
+        return sorted((notice_from_row(r, _same) for r in rows), key=lambda n: n.id)
 
     def recent_notices(self, limit: int = 50) -> list[Notice]:
         rows = self._rows(
@@ -252,8 +267,8 @@ class PostgresAgenda:
         return confirmation_from_row(row, _same) if row else None
 
     def set_confirmation_result(self, confirmation_id: int, result: str) -> None:
-        self._rows(
-            "UPDATE confirmations SET result = %s WHERE user_id = %s AND id = %s RETURNING id",
+        self._execute(
+            "UPDATE confirmations SET result = %s WHERE user_id = %s AND id = %s",
             (result, self._user, confirmation_id),
         )
 

@@ -14,9 +14,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
+from os1.domain import Persona, Role, Session, SkillMigration, Turn, TurnStatus, UserProfile
 from os1.memory.codec import now, persona_from_json, profile_from_json
 from os1.memory.columns import MEMORY_TABLES
+from os1.memory.postgres import skill_schema
 from os1.memory.postgres.agenda import PostgresAgenda
 from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Connection, Database, database
 from os1.memory.postgres.derived import PostgresDerived
@@ -73,6 +74,12 @@ class PostgresStore(PostgresDerived):
     def schema_version(self) -> int:
         with self._database.connection() as conn:
             return schema_version(conn)
+
+    def apply_skill_migrations(self, migrations: Sequence[SkillMigration]) -> list[str]:
+        if not migrations:
+            return []
+        with self._database.connection() as conn:
+            return skill_schema.apply(conn, migrations)
 
     def close(self) -> None:
         """Nothing to release: the connections belong to the process's shared pool."""

@@ -1,15 +1,18 @@
 // The journal: what the OS remembers (search, correct, forget), the conversations you
-// have had, and who the OS has become. Three tabs, reachable by keyboard (arrow keys).
+// have had, who the OS has become, and your reminders. Four tabs, reachable by keyboard
+// (arrow keys).
 
 import { h, replaceChildren } from "./dom.js";
 import { showMemories } from "./journal-memories.js";
 import { showTimeline } from "./journal-timeline.js";
 import { showPersona } from "./journal-persona.js";
+import { showReminders } from "./journal-reminders.js";
 
 const TABS = [
   ["memories", "Memories", showMemories],
   ["conversations", "Conversations", showTimeline],
   ["persona", "Who I am", showPersona],
+  ["reminders", "Reminders", showReminders],
 ];
 
 export function showJournal(page, context) {
