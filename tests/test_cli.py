@@ -27,6 +27,15 @@ def test_setup_yes_then_ask_prints_the_chosen_name(scripted_home: Path) -> None:
     assert out.startswith("Iris: ")
 
 
+def test_ask_prints_the_reply_on_one_line(scripted_home: Path) -> None:
+    SCRIPTED_REPLIES[:] = [" Iris.", " Welcome!"]
+    run("setup", "--yes", "--name", "Theodore")
+    SCRIPTED_REPLIES[:] = ["I'm here with you."]
+    code, out = run("ask", "Hello")
+    assert code == 0
+    assert out.splitlines() == ["Iris: I'm here with you."]  # no empty "Iris: …" after it
+
+
 def test_ask_json_reports_the_stored_turns(scripted_home: Path) -> None:
     run("setup", "--yes", "--name", "Theodore")
     code, out = run("ask", "Hi", "there", "--json")

@@ -101,8 +101,10 @@ class Render:
         self.notices: list[NoticeDue] = []
         self.actions: list[ActionTaken] = []
         self._started = False
+        self._ended = False  # this turn's line is written
 
     def __call__(self, events: Iterator[Event]) -> None:
+        self.done, self._ended = None, False
         try:
             for event in events:
                 self.event(event)
@@ -131,15 +133,16 @@ class Render:
             self.end_line()
 
     def end_line(self) -> None:
-        if self.done is None and not self._started:
-            return
-        if not self._started:
-            self.out.write(f"{self.name}: …")
-            self._started = True
+        """End the reply's line; a turn that said nothing shows "Name: …", once."""
         if self._started:
             self.out.write("\n")
             self.out.flush()
             self._started = False
+            self._ended = True
+        elif self.done is not None and not self._ended:
+            self.out.write(f"{self.name}: …\n")
+            self.out.flush()
+            self._ended = True
 
 
 def show_notice(notice: NoticeDue) -> None:
