@@ -213,3 +213,18 @@ def test_a_spoken_turn_over_the_voice_socket_is_indexed_at_once(
         assert indexed(tenant.store)
     found = client.get("/v1/memories/search", params={"q": heard}, headers=auth).json()
     assert any(hit["text"] == heard and hit["role"] == "user" for hit in found["results"])
+
+
+def test_the_installed_reminders_skill_is_served_under_v1(
+    client: TestClient, server: Server
+) -> None:
+    set_up(client, server, "alice")
+    auth = server.auth("alice")
+    body = {"text": "call Amy", "when": "in 2 hours"}
+    added = client.post("/v1/reminders", json=body, headers=auth)
+    assert added.status_code == 201, added.text
+    listed = client.get("/v1/reminders", headers=auth).json()["reminders"]
+    assert [r["text"] for r in listed] == ["call Amy"]
+    assert client.get("/v1/reminders").status_code == 401
+    bad = client.post("/v1/reminders", json={"text": "call Amy"}, headers=auth)
+    assert bad.status_code == 400 and "when is missing" in bad.json()["error"]["message"]

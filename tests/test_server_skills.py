@@ -16,14 +16,28 @@ import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
+from os1.llm.scripted import ScriptedBackend
 from os1.memory.codec import now
+from os1.memory.store import SQLiteStore
 from os1.mind import plugins
+from os1.mind.voice_conversation import VoiceConversation
 from os1.server import notices
 from os1.server.app import create_app
 from os1.server.state import ServerOptions, ServerState
 from os1.server.tenancy import SharedModels, Tenant
+from os1.voice.speaking import FileSink
 from tests import server_skill
-from tests.test_server import FakeVoiceEngines, Server, make_server, running, set_up
+from tests.test_server import (
+    FakeVoiceEngines,
+    QuietVAD,
+    Server,
+    SilentRecognizer,
+    ToneSynthesizer,
+    make_server,
+    running,
+    set_up,
+)
+from tests.test_voice_pipeline import make_turns
 
 SKILLS = ("os1.skills.presence", "os1.skills.reflection", "tests.server_skill")
 
@@ -202,3 +216,30 @@ def test_a_reminder_falling_due_reaches_the_open_stream_once(server: Server) -> 
     assert notices.due_notices(other.tenants.for_account(account)) == []
     assert notices.due_notices(tenant) == []
     other.close()
+
+
+# --- by voice -------------------------------------------------------------------------
+
+
+def test_by_voice_the_question_is_spoken_and_the_next_turn_answers_it(
+    store: SQLiteStore,
+) -> None:
+    turns = make_turns(store, ScriptedBackend(["unused"]))
+    voice = ToneSynthesizer()
+    sink = FileSink(voice.sample_rate)
+    conversation = VoiceConversation(turns, SilentRecognizer(), QuietVAD(), voice, sink)
+    conversation.say("delete note 3", 0.0)
+    asked = conversation.wait(timeout=30)
+    assert asked is not None and asked.error is None
+    assert asked.spoken == "Shall I delete note 3?" and server_skill.DONE == []
+    conversation.say("yes", 1.0)
+    answered = conversation.wait(timeout=30)
+    assert answered is not None and answered.spoken == "I deleted note 3."
+    assert server_skill.DONE == ["deleted 3"]
+    conversation.close()
+    assert [t.text for t in store.turns()] == [
+        "delete note 3",
+        "Shall I delete note 3?",
+        "yes",
+        "I deleted note 3.",
+    ]
