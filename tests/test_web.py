@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from os1.memory.codec import now
 from tests.test_server import Server, running
 from tests.web_support import (
     REPLY,
@@ -403,3 +405,39 @@ def test_a_spoken_turn_hands_free(web: tuple[Server, str], tmp_path: Path) -> No
         assert [t["text"] for t in history[-2:]] == [heard, turn["spoken"]]
         screenshot(visit, "desktop", "talk-voice")
         finish(visit)
+
+
+def test_a_skills_question_is_answered_in_a_dialog_and_reminders_show_as_notices(
+    web: tuple[Server, str], chromium: Any
+) -> None:
+    server, base = web
+    set_up(base, server, "alice")
+    auth = server.auth("alice")
+    reminder = {"text": "call Amy", "when": "in 2 hours"}
+    assert httpx.post(f"{base}/v1/reminders", json=reminder, headers=auth).status_code == 201
+    # One due while nobody listened: it is shown, said late, when the page connects.
+    tenant = server.state.tenants.for_account(server.state.accounts.all_accounts()[0])
+    with tenant.lock:
+        tenant.store.agenda.schedule(
+            "reminders", "reminder", "water the plants", now() - timedelta(hours=2)
+        )
+    visit = open_visit(chromium, base)
+    page = visit.page
+    sign_in(visit, server.tokens["alice"])
+    expect(page.locator(".notice").filter(has_text="water the plants")).to_contain_text("late")
+    page.get_by_label(re.compile("^Message to")).fill("cancel my reminder to call Amy")
+    page.get_by_role("button", name="Send").click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for()
+    asked = visit.frames("confirm")[0]
+    assert asked["question"] in dialog.inner_text() and "Amy" in asked["question"]
+    assert len(httpx.get(f"{base}/v1/reminders", headers=auth).json()["reminders"]) == 1
+    dialog.get_by_role("button", name="Yes").click()
+    expect(page.locator(".line--you").last).to_contain_text("yes")
+    wait_until(
+        visit, lambda: not httpx.get(f"{base}/v1/reminders", headers=auth).json()["reminders"]
+    )
+    history = httpx.get(f"{base}/v1/history", headers=auth).json()["turns"]
+    assert history[-2]["text"] == "yes"
+    expect(page.locator(".line--os").last).to_contain_text(history[-1]["text"])
+    finish(visit)
