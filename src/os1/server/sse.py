@@ -65,7 +65,9 @@ async def events(request: Request) -> Response:
         try:
             # The version lets a page that reconnects after a restart say it is back, updated.
             yield event("hello", {"account": tenant.account.name, "version": __version__})
-            for notice in await run_in_threadpool(notices.due_notices, tenant):
+            # Not while a turn of theirs runs (it says them itself), so hello and the
+            # heartbeats are never held up behind a reply.
+            for notice in await run_in_threadpool(notices.due_notices, tenant, False):
                 yield event("notice", notice)
             while True:
                 try:
