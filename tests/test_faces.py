@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from starlette.testclient import TestClient
 
 from os1.cli.main import cli
 from os1.config import load
+from os1.memory.codec import now
 from os1.memory.ingest import FACTS_DONE
 from os1.memory.protocol import Store
 from os1.memory.store import SQLiteStore
@@ -32,7 +34,8 @@ from tests.test_server import Server, ToneSynthesizer, make_server, set_up
 from tests.test_voice_pipeline import spoken
 
 SECRET = "zanzibarquokka"
-SPOKEN = "Please remind me to call my sister."
+# Nothing a skill serves (a reminder request would be the reminders skill's): the model replies.
+SPOKEN = "I walked in the park with my sister today."
 
 
 def run(*args: str, input: str | None = None) -> str:
@@ -81,16 +84,31 @@ def test_a_spoken_turn_from_a_file_is_indexed_at_once(scripted_home: Path, tmp_p
     run("setup", "--yes", "--name", "Theodore", "--voice", "masculine")
     question = tmp_path / "question.wav"
     run("say", SPOKEN, "-o", str(question))
-    SCRIPTED_REPLIES[:] = ["Of course, I will remind you."]
+    SCRIPTED_REPLIES[:] = ["That sounds lovely."]
     out = run("talk", "--input", str(question), "--output", str(tmp_path / "reply.wav"))
-    assert "Of course, I will remind you." in out
+    assert "That sounds lovely." in out
     store = SQLiteStore(load().db_path)
     assert indexed(store)
     heard = store.turns()[-2].text
-    assert {"call", "sister", "remind"} & set(heard.lower().split())
+    assert {"walked", "park", "sister", "today"} & set(heard.lower().split())
     store.close()
     hits = json.loads(run("memory", "search", heard, "--json"))
     assert any(hit["text"] == heard and hit["speaker"] == "Theodore" for hit in hits)
+
+
+def test_a_reminder_due_is_said_between_spoken_turns(scripted_home: Path, tmp_path: Path) -> None:
+    run("setup", "--yes", "--name", "Theodore", "--voice", "masculine")
+    store = SQLiteStore(load().db_path)
+    store.agenda.schedule("reminders", "reminder", "water the plants", now() - timedelta(hours=1))
+    store.close()
+    question = tmp_path / "question.wav"
+    run("say", SPOKEN, "-o", str(question))
+    out = run("talk", "--input", str(question), "--output", str(tmp_path / "reply.wav"))
+    assert "water the plants" in out and "late" in out
+    store = SQLiteStore(load().db_path)
+    notice = store.agenda.recent_notices()[-1]
+    assert notice.delivered_at is not None and "water the plants" in notice.text
+    store.close()
 
 
 # --- the server ----------------------------------------------------------------------
@@ -206,7 +224,7 @@ def test_a_spoken_turn_over_the_voice_socket_is_indexed_at_once(
                 break
     assert event["error"] is None and event["spoken"] == "I'm here with you."
     heard = event["heard"]
-    assert {"call", "sister", "remind"} & set(heard.lower().split())
+    assert {"walked", "park", "sister", "today"} & set(heard.lower().split())
     tenant = alice(server)
     with tenant.lock:
         # The voice session's own connection indexed the turn before it said turn_end.

@@ -224,7 +224,7 @@ def test_a_reminder_falling_due_reaches_the_open_stream_once(server: Server) -> 
 def test_by_voice_the_question_is_spoken_and_the_next_turn_answers_it(
     store: SQLiteStore,
 ) -> None:
-    turns = make_turns(store, ScriptedBackend(["unused"]))
+    turns = make_turns(store, ScriptedBackend(["unused"]), plugins.skills())
     voice = ToneSynthesizer()
     sink = FileSink(voice.sample_rate)
     conversation = VoiceConversation(turns, SilentRecognizer(), QuietVAD(), voice, sink)

@@ -192,14 +192,21 @@ def test_playback_stops_mid_phrase_and_knows_what_was_heard() -> None:
     assert sum(sink_writes) == 8_000  # not one block after the stop
 
 
-def make_turns(store: SQLiteStore, backend: ScriptedBackend) -> TurnRunner:
+# The built-in skills that never serve a turn themselves: these tests are about the
+# model's reply on its way to the speaker ("remind me to …" would be the reminders skill's).
+VOICE_SKILLS = ("os1.skills.presence", "os1.skills.reflection")
+
+
+def make_turns(
+    store: SQLiteStore, backend: ScriptedBackend, skills: plugins.Skills | None = None
+) -> TurnRunner:
     store.save_profile(UserProfile(name="Theodore"))
     store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
     builder = PromptBuilder(Budget(2048, 96), estimate_tokens)
     companion = Companion(
         store, backend, KeywordRetriever(store), builder, ChatOptions(), Memorizer(store, [])
     )
-    return TurnRunner(companion, plugins.skills())
+    return TurnRunner(companion, skills or plugins.manager(VOICE_SKILLS, entry_points=False))
 
 
 LONG_REPLY = (

@@ -99,6 +99,8 @@ class VoiceConversation:
         # start to the end of the indexing after it; a reply begun in a pause, while it
         # builds its prompt.
         self._store_lock = threading.Lock()
+        # From the user's first word of a turn to its end: no notice is said over them.
+        self._in_turn = False
 
     @property
     def speaking(self) -> bool:
@@ -116,6 +118,10 @@ class VoiceConversation:
         for out in frames:
             if not isinstance(out, AudioIn):
                 self.on_frame(out)
+            if isinstance(out, SpeechStarted):
+                self._in_turn = True
+            elif isinstance(out, FinalTranscript):
+                self._in_turn = False
             if isinstance(out, SpeechStarted) and self.speaking:
                 self.barge_in(out.at)
             elif isinstance(out, SpeechStarted):
@@ -130,6 +136,7 @@ class VoiceConversation:
         """The input ended (a file, a closed socket): a turn still open ends now."""
         arrived = time.perf_counter()
         frames = self.turn_detector.end_turn(at)
+        self._in_turn = False
         for out in frames:
             self.on_frame(out)
             if isinstance(out, FinalTranscript):
@@ -346,8 +353,9 @@ class VoiceConversation:
 
     def due_notices(self) -> list[NoticeDue]:
         """What fell due (``TurnRunner.due_notices``), asked between turns: nothing while a
-        reply or a reply begun in a pause uses the store (ask again a little later)."""
-        if self.speaking or not self._store_lock.acquire(blocking=False):
+        reply or a reply begun in a pause uses the store, or while the user is speaking
+        (ask again a little later)."""
+        if self.speaking or self._in_turn or not self._store_lock.acquire(blocking=False):
             return []
         try:
             return self.turns.due_notices()
