@@ -106,20 +106,21 @@ def test_talk_with_files_replies_in_speech_and_remembers(
     SCRIPTED_REPLIES[:] = [" Iris.", " Welcome!"]
     run("setup", "--yes", "--name", "Theodore", "--voice", "masculine")
     question = tmp_path / "question.wav"
-    run("say", "Please remind me to call my sister tomorrow.", "-o", str(question))
-    SCRIPTED_REPLIES[:] = ["Of course, I will remind you tomorrow morning."]
+    # Nothing a skill serves ("remind me to …" would be the reminders skill's): the model.
+    run("say", "I walked in the park with my sister today.", "-o", str(question))
+    SCRIPTED_REPLIES[:] = ["That sounds lovely, I would like to see the park too."]
     reply = tmp_path / "reply.wav"
     code, output = run("talk", "--input", str(question), "--output", str(reply), "--json")
     assert code == 0, output
     turns = json.loads(output[output.index("[") :])
     assert len(turns) == 1 and "sister" in turns[0]["heard"]
-    assert turns[0]["spoken"] == "Of course, I will remind you tomorrow morning."
+    assert turns[0]["spoken"] == "That sounds lovely, I would like to see the park too."
     assert turns[0]["timings"]["first_audio_s"] is not None
     code, heard = run("transcribe", str(reply))
-    assert overlap("Of course, I will remind you tomorrow morning.", heard) >= 0.5
+    assert overlap("That sounds lovely, I would like to see the park too.", heard) >= 0.5
     code, output = run("history", "--json")
     history = json.loads(output)
-    assert history[-1]["text"] == "Of course, I will remind you tomorrow morning."
+    assert history[-1]["text"] == "That sounds lovely, I would like to see the park too."
 
 
 def test_talk_input_without_speech_is_explained(scripted_home: Path, tmp_path: Path) -> None:
