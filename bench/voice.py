@@ -218,7 +218,7 @@ def _conversation(sink: Any) -> Any:
 
     rt = Runtime()
     return rt, VoiceConversation(
-        rt.companion(), recognizer_for(rt), SileroVAD(), synthesizer_for(rt), sink, policy_for(rt)
+        rt.turns(), recognizer_for(rt), SileroVAD(), synthesizer_for(rt), sink, policy_for(rt)
     )
 
 
