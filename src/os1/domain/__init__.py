@@ -7,6 +7,7 @@ from os1.domain.agenda import (
     Scheduled,
     ScheduledStatus,
 )
+from os1.domain.memories import Fact, Summary
 from os1.domain.models import (
     ChatMessage,
     JournalEntry,
@@ -25,6 +26,7 @@ __all__ = [
     "ChatMessage",
     "Confirmation",
     "ConfirmationStatus",
+    "Fact",
     "JournalEntry",
     "Notice",
     "Persona",
@@ -33,6 +35,7 @@ __all__ = [
     "Scheduled",
     "ScheduledStatus",
     "Session",
+    "Summary",
     "ToolCall",
     "ToolSpec",
     "Turn",

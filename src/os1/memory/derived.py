@@ -10,46 +10,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
+from os1.domain import Fact, Summary
 from os1.memory.codec import from_iso, now, to_iso
 from os1.memory.extraction import ExtractedFact
-
-
-@dataclass(frozen=True)
-class Fact:
-    id: int
-    kind: str
-    subject: str
-    predicate: str
-    value: str
-    importance: float
-    valid_from: datetime
-    valid_to: datetime | None
-    superseded_by: int | None
-    source_turn_ids: tuple[int, ...]
-
-    @property
-    def text(self) -> str:
-        return f"{self.subject} {self.predicate}: {self.value}"
-
-    @property
-    def current(self) -> bool:
-        return self.valid_to is None
-
-
-@dataclass(frozen=True)
-class Summary:
-    id: int
-    kind: str
-    session_id: int | None
-    text: str
-    created_at: datetime
-    source_turn_ids: tuple[int, ...]
 
 
 class DerivedMemory:

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from os1.domain import Role, Session, Turn, TurnStatus
+from os1.domain import Fact, Role, Session, Summary, Turn, TurnStatus
 from os1.memory.codec import (
     from_iso,
     persona_from_json,
@@ -24,7 +24,6 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
-from os1.memory.derived import Fact, Summary
 from os1.memory.protocol import Store
 from os1.memory.store import StoreError
 

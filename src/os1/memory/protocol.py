@@ -15,8 +15,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
-from os1.memory.derived import Fact, Summary
+from os1.domain import Fact, Persona, Role, Session, Summary, Turn, TurnStatus, UserProfile
 from os1.memory.extraction import ExtractedFact
 
 VectorBatch = dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]

@@ -12,8 +12,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import replace
 
-from os1.domain import Role, UserProfile
-from os1.memory.derived import Fact, Summary
+from os1.domain import Fact, Role, Summary, UserProfile
 from os1.memory.protocol import Store
 from os1.mind.prompting import one_line
 from os1.mind.reflection import WORD

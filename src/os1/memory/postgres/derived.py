@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from os1.domain import Fact, Summary
 from os1.memory.codec import now
-from os1.memory.derived import Fact, Summary
 from os1.memory.extraction import ExtractedFact
 from os1.memory.postgres.database import Connection
 from os1.memory.postgres.restore import (
