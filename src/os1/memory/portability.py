@@ -65,13 +65,13 @@ def records(store: Store) -> Iterator[dict[str, Any]]:
             "importance": turn.importance,
             "extra": turn.extra,
         }
-    for fact in sorted(store.facts(include_past=True, limit=10**9), key=lambda f: f.id):
+    for fact in sorted(store.facts.list(include_past=True, limit=10**9), key=lambda f: f.id):
         data = asdict(fact)
         data["valid_from"] = to_iso(fact.valid_from)
         data["valid_to"] = fact.valid_to and to_iso(fact.valid_to)
         data["source_turn_ids"] = list(fact.source_turn_ids)
         yield {"type": "fact", **data}
-    for summary in store.summaries():
+    for summary in store.summaries.list():
         yield {
             "type": "summary",
             "id": summary.id,
@@ -125,14 +125,14 @@ def render_markdown(store: Store) -> str:
             if v
         ]
         lines.append("")
-    facts = store.facts(include_past=True, limit=10**9)
+    facts = store.facts.list(include_past=True, limit=10**9)
     if facts:
         lines += ["## Facts", ""]
         for fact in sorted(facts, key=lambda f: f.id):
             until = f", until {fact.valid_to:%d %B %Y}" if fact.valid_to else ""
             lines.append(f"- {fact.text} (since {fact.valid_from:%d %B %Y}{until})")
         lines.append("")
-    summaries = store.summaries()
+    summaries = store.summaries.list()
     if summaries:
         lines += ["## Summaries", ""]
         lines += [f"- ({s.kind}) {s.text}" for s in summaries]

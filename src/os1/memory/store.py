@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
 from functools import cache
@@ -27,8 +27,8 @@ from os1.memory.codec import (
     to_iso,
 )
 from os1.memory.columns import MEMORY_TABLES
-from os1.memory.derived import DerivedMemory
-from os1.memory.protocol import IndexChanges
+from os1.memory.derived import SQLiteFacts, SQLiteSummaries, SQLiteVectors, edit_turn, forget_turns
+from os1.memory.protocol import Facts, IndexChanges, Summaries, Vectors
 from os1.memory.schema import SCHEMA
 from os1.memory.sqlite_restore import SQLiteRestorer
 
@@ -44,7 +44,9 @@ class StoreBusy(StoreError):
 SCHEMA_VERSION = 2
 
 
-class SQLiteStore(DerivedMemory):
+class SQLiteStore:
+    """One person's memory in one SQLite file (``Store``)."""
+
     def __init__(
         self, path: Path, busy_timeout_s: float = 5.0, cache_kb: int | None = None
     ) -> None:
@@ -80,6 +82,10 @@ class SQLiteStore(DerivedMemory):
                 f"{path} is not a usable OS1 database ({exc}). Move it away to start fresh, "
                 "or restore it from an export."
             ) from None
+        # What is derived from turns: parts on this connection, writing in its transactions.
+        self.facts: Facts = SQLiteFacts(self._db, self._transaction)
+        self.summaries: Summaries = SQLiteSummaries(self._db, self._transaction)
+        self.vectors: Vectors = SQLiteVectors(self._db, self._transaction)
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
@@ -229,6 +235,12 @@ class SQLiteStore(DerivedMemory):
                 "UPDATE turns SET text = ?, status = ? WHERE id = ?", (text, status.value, turn_id)
             )
 
+    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
+        """Correct what a turn says; what was derived from the old words goes (see
+        ``os1.memory.derived.edit_turn``). None if there is no such turn."""
+        with self._transaction() as db:
+            return edit_turn(db, turn_id, text)
+
     def recent_turns(self, limit: int, session_id: int | None = None) -> list[Turn]:
         if session_id is None:
             rows = self._db.execute("SELECT * FROM turns ORDER BY id DESC LIMIT ?", (limit,))
@@ -319,7 +331,7 @@ class SQLiteStore(DerivedMemory):
         return IndexChanges(
             self.state("generation"),
             self.turns_after(after_turn_id, limit),
-            self.last_vector_rowid(),
+            self.vectors.last_rowid(),
         )
 
     def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
@@ -360,6 +372,14 @@ class SQLiteStore(DerivedMemory):
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
+        """Delete turns and everything derived from them; how many of each went."""
+        ids = sorted(set(turn_ids))
+        if not ids:
+            return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
+        with self._transaction() as db:
+            return forget_turns(db, ids)
 
     def erase(self) -> dict[str, int]:
         """Delete every row, back to before the first run; how many went from each table.
