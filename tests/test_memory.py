@@ -11,12 +11,13 @@ import pytest
 from os1.domain import Role
 from os1.memory import portability
 from os1.memory.embedding import Embedder, load_embedder
+from os1.memory.errors import StoreError
 from os1.memory.extraction import extract_rules, importance, parse_model_facts
 from os1.memory.ingest import Memorizer
 from os1.memory.postgres import PostgresStore
 from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.store import SQLiteStore
 from os1.memory.timeparse import parse
 
 T0 = datetime(2023, 5, 1, 10, 0, tzinfo=UTC)

@@ -19,11 +19,12 @@ from os1.domain import Persona, Role, UserProfile
 from os1.memory import portability
 from os1.memory.columns import MEMORY_TABLES
 from os1.memory.embedding import load_embedder
+from os1.memory.errors import StoreError
 from os1.memory.extraction import ExtractedFact
 from os1.memory.ingest import Memorizer
 from os1.memory.postgres import LATEST, PostgresStore, upgrade
 from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.store import SQLiteStore
 from os1.server.accounts import AccountError, Accounts
 from os1.server.accounts_postgres import PostgresAccounts
 from tests.support.postgres import PostgresDatabases

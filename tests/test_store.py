@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from os1.domain import Persona, Role, TurnStatus, UserProfile
+from os1.memory.errors import StoreBusy, StoreError
 from os1.memory.extraction import ExtractedFact
 from os1.memory.protocol import Store
-from os1.memory.store import SQLiteStore, StoreBusy, StoreError
+from os1.memory.store import SQLiteStore
 
 
 @pytest.fixture

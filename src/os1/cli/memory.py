@@ -15,8 +15,8 @@ from os1.cli.common import console, friendly_errors, print_json, runtime
 from os1.domain import Turn
 from os1.evaluation.locomo import DatasetError, evaluate
 from os1.memory import editing, forgetting, portability
+from os1.memory.errors import StoreError
 from os1.memory.records import fact_record, summary_record
-from os1.memory.store import StoreError
 
 
 @click.group("memory")

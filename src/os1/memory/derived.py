@@ -20,6 +20,7 @@ from os1.domain import Fact, Summary
 from os1.memory.codec import from_iso, now, to_iso
 from os1.memory.extraction import ExtractedFact
 from os1.memory.protocol import VectorBatch
+from os1.memory.search import query_words
 
 Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
@@ -107,8 +108,6 @@ class SQLiteFacts:
             db.execute("DELETE FROM facts WHERE id = ?", (fact_id,))
 
     def search(self, query: str, limit: int) -> list[tuple[Fact, float]]:
-        from os1.memory.store import fts_query
-
         match = fts_query(query)
         if not match:
             return []
@@ -403,3 +402,8 @@ def insert_vectors(
 
 def _ids(joined: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(x) for x in joined.split(","))) if joined else ()
+
+
+def fts_query(text: str, drop_stopwords: bool = False) -> str:
+    """Quote each word so user text can never be read as FTS5 query syntax."""
+    return " OR ".join(f'"{w}"' for w in query_words(text, drop_stopwords))

@@ -24,8 +24,8 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
+from os1.memory.errors import StoreError
 from os1.memory.protocol import Store
-from os1.memory.store import StoreError
 
 FORMAT = "os1-export"
 VERSION = 1

@@ -6,15 +6,11 @@ model is asked for a reply, so a crash mid-reply loses nothing the user said.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
-from functools import cache
-from importlib.resources import files
 from pathlib import Path
-from typing import Protocol
 
 from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
 from os1.memory.codec import (
@@ -27,19 +23,19 @@ from os1.memory.codec import (
     to_iso,
 )
 from os1.memory.columns import MEMORY_TABLES
-from os1.memory.derived import SQLiteFacts, SQLiteSummaries, SQLiteVectors, edit_turn, forget_turns
+from os1.memory.derived import (
+    SQLiteFacts,
+    SQLiteSummaries,
+    SQLiteVectors,
+    edit_turn,
+    forget_turns,
+    fts_query,
+)
+from os1.memory.errors import StoreBusy, StoreError
 from os1.memory.protocol import Facts, IndexChanges, Summaries, Vectors
 from os1.memory.schema import SCHEMA
+from os1.memory.search import search_by_rank
 from os1.memory.sqlite_restore import SQLiteRestorer
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked; the message says why."""
-
-
-class StoreBusy(StoreError):
-    """Another process holds the database for longer than the busy timeout."""
-
 
 SCHEMA_VERSION = 2
 
@@ -447,49 +443,6 @@ class SQLiteStore:
             )
             for r in rows
         ]
-
-
-class Ranked(Protocol):
-    def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
-        """(turn id, score) of the best full-text matches, best first."""
-
-    def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
-        """The turns that exist among ``ids``, by id."""
-
-
-def search_by_rank(
-    store: Ranked, query: str, limit: int, exclude_session: int | None
-) -> list[tuple[Turn, float]]:
-    """The best ``limit`` turns by the store's full-text rank, outside ``exclude_session``
-    (both stores' ``search_turns``)."""
-    hits = store.bm25(query, limit * 2 + 10)
-    turns = store.turns_by_ids([i for i, _ in hits])
-    found = [(turns[i], s) for i, s in hits if i in turns]
-    return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]
-
-
-def fts_query(text: str, drop_stopwords: bool = False) -> str:
-    """Quote each word so user text can never be read as FTS5 query syntax."""
-    return " OR ".join(f'"{w}"' for w in query_words(text, drop_stopwords))
-
-
-def query_words(text: str, drop_stopwords: bool = False) -> list[str]:
-    """The distinct words of a search, each one phrase of the FTS5 query (and of
-    ``os1.memory.lexical``'s, which must read a question the same way)."""
-    words = re.findall(r"[^\W_]+", text.lower())
-    if drop_stopwords:
-        stop = search_stopwords()
-        words = [w for w in words if w not in stop]
-    return [w for w in dict.fromkeys(words) if len(w) > 1][:MAX_QUERY_TERMS]
-
-
-MAX_QUERY_TERMS = 64
-
-
-@cache
-def search_stopwords() -> frozenset[str]:
-    text = files("os1.memory").joinpath("stopwords.txt").read_text(encoding="utf-8")
-    return frozenset(text.split())
 
 
 def _session(row: sqlite3.Row) -> Session:

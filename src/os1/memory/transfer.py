@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from os1.memory.errors import StoreError
 from os1.memory.protocol import Restorer, Store
-from os1.memory.store import StoreError
 
 
 def counts(store: Store) -> dict[str, int]:

@@ -22,7 +22,7 @@ from os1.memory.postgres.restore import (
     utc,
 )
 from os1.memory.protocol import VectorBatch
-from os1.memory.store import query_words
+from os1.memory.search import query_words
 
 FACT_COLUMNS = (
     "f.id, f.kind, f.subject, f.predicate, f.value, f.importance, f.valid_from, f.valid_to, "

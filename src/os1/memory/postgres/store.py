@@ -28,7 +28,7 @@ from os1.memory.postgres.derived import (
 from os1.memory.postgres.migrations import schema_version
 from os1.memory.postgres.restore import PostgresRestorer, insert_timings, utc
 from os1.memory.protocol import Facts, IndexChanges, Summaries, Vectors
-from os1.memory.store import query_words, search_by_rank
+from os1.memory.search import query_words, search_by_rank
 
 SESSION_COLUMNS = "id, started_at, ended_at, reflected_at"
 TURN_COLUMNS = "id, session_id, role, speaker, text, created_at, status, importance, extra"
