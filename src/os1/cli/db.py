@@ -11,7 +11,8 @@ import click
 from os1 import config
 from os1.cli.common import console, friendly_errors, print_json
 from os1.memory import transfer
-from os1.memory.store import SCHEMA_VERSION, SQLiteStore, StoreError
+from os1.memory.errors import StoreError
+from os1.memory.store import SCHEMA_VERSION, SQLiteStore
 from os1.mind.assembly import LOCAL_USER_ID, open_store
 from os1.server.accounts import AccountError, Accounts, accounts_path
 

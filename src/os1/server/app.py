@@ -143,8 +143,8 @@ async def list_memories(request: Request) -> Response:
     def read() -> list[dict[str, Any]]:
         tenant.memorizer().index()
         if kind == "summaries":
-            return [summary_record(s) for s in tenant.store.summaries()[-limit:]]
-        return [fact_record(f) for f in tenant.store.facts(limit=limit)]
+            return [summary_record(s) for s in tenant.store.summaries.list()[-limit:]]
+        return [fact_record(f) for f in tenant.store.facts.list(limit=limit)]
 
     return json_response({"memories": await in_tenant(tenant, read)})
 
