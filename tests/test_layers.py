@@ -20,7 +20,7 @@ ALLOWED = {
     "server": {"domain", "llm", "memory", "voice", "mind"},
     "cli": {"domain", "llm", "memory", "voice", "mind", "evaluation", "server"},
 }
-TOP_LEVEL = {"config", "__init__"}
+TOP_LEVEL = {"config", "options", "__init__"}
 # The web framework is the server's business alone.
 WEB_FRAMEWORK = {"starlette", "uvicorn"}
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from os1.domain import Persona, Prompt, Role, Session, Turn, TurnStatus, UserProfile
 from os1.llm.base import CancelToken, LLMBackend
@@ -18,6 +17,7 @@ from os1.mind.consolidation import consolidate
 from os1.mind.prompting import PromptBuilder, asks_about_presence
 from os1.mind.reflection import reflect
 from os1.mind.speculation import Speculation
+from os1.options import ChatOptions
 
 
 class NotSetUp(Exception):
@@ -28,13 +28,6 @@ class NotSetUp(Exception):
 class EmptyMessage(ValueError):
     def __init__(self) -> None:
         super().__init__("Nothing to say: the message is empty.")
-
-
-@dataclass(frozen=True)
-class ChatOptions:
-    session_gap: timedelta = timedelta(minutes=30)
-    recent_turns: int = 16
-    memories: int = 4
 
 
 class Reply:
