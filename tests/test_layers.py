@@ -1,4 +1,5 @@
-"""Dependencies point inward: domain ← llm ← memory; voice ← mind ← evaluation, cli.
+"""Dependencies point inward: domain ← llm ← memory; voice ← mind ← skills ← evaluation,
+server, cli. Skills see the mind only through its skill API.
 
 Checked from the source's import statements, so a wrong import fails here rather than
 in review."""
@@ -16,10 +17,15 @@ ALLOWED = {
     "memory": {"domain", "llm"},  # fact extraction can ask a model
     "voice": {"domain"},
     "mind": {"domain", "llm", "memory", "voice"},
-    "evaluation": {"domain", "llm", "memory", "mind"},
-    "server": {"domain", "llm", "memory", "voice", "mind"},
-    "cli": {"domain", "llm", "memory", "voice", "mind", "evaluation", "server"},
+    # Built-in skills come through the plugin door like third-party ones: never the
+    # server's or the command line's internals (their routes and commands are plain data).
+    "skills": {"domain", "llm", "memory", "mind"},
+    "evaluation": {"domain", "llm", "memory", "mind", "skills"},
+    "server": {"domain", "llm", "memory", "voice", "mind", "skills"},
+    "cli": {"domain", "llm", "memory", "voice", "mind", "skills", "evaluation", "server"},
 }
+# What a skill may use of the mind: the skill API, and prompt templates.
+SKILL_API = {"os1.mind.skill", "os1.mind.hookspecs", "os1.mind.templates"}
 TOP_LEVEL = {"config", "options", "__init__"}
 # The web framework is the server's business alone.
 WEB_FRAMEWORK = {"starlette", "uvicorn"}
@@ -56,6 +62,38 @@ def test_every_layer_imports_only_inward() -> None:
         for path in (SRC / layer).rglob("*.py"):
             for used in imported_layers(path) - allowed - {layer}:
                 wrong.append(f"{path.relative_to(SRC)} imports os1.{used}")
+    assert not wrong, wrong
+
+
+def imported_names(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_skills_use_only_the_minds_skill_api() -> None:
+    wrong = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in (SRC / "skills").rglob("*.py")
+        for name in imported_names(path)
+        if name.startswith("os1.mind") and name not in SKILL_API
+    ]
+    assert not wrong, wrong
+
+
+def test_the_mind_loads_skills_only_by_name() -> None:
+    """Built-in skills are plugins: the mind never imports them (os1.mind.plugins names
+    them as strings, as third-party ones are named by their entry points)."""
+    wrong = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in (SRC / "mind").rglob("*.py")
+        for name in imported_names(path)
+        if name.startswith("os1.skills")
+    ]
     assert not wrong, wrong
 
 

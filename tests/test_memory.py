@@ -152,7 +152,7 @@ def test_time_expressions() -> None:
 
 
 def test_forget_removes_turn_facts_summaries_and_vectors(memory: tuple) -> None:
-    from os1.mind.consolidation import summarize_session
+    from os1.skills.reflection.consolidation import summarize_session
 
     store, retriever, names = memory
     sister = next(t for t, n in names.items() if n == "s1t1")
@@ -175,7 +175,7 @@ def test_forget_removes_turn_facts_summaries_and_vectors(memory: tuple) -> None:
 def test_export_import_round_trip_preserves_everything(
     memory: tuple, tmp_path: Path, e5: Embedder
 ) -> None:
-    from os1.mind.consolidation import consolidate
+    from os1.skills.reflection.consolidation import consolidate
 
     store, _, _ = memory
     consolidate(store, 2)

@@ -53,6 +53,9 @@ SCHEMA: dict[str, dict[str, Option]] = {
         "session_gap_minutes": Option(30, "Silence after which a new session begins"),
         "recent_turns": Option(16, "Most recent turns considered for the prompt"),
         "memories": Option(4, "Memories recalled into each prompt"),
+        "timezone": Option(
+            "", "IANA time zone reminders are said in (Europe/London); empty: the system's"
+        ),
     },
     "memory": {
         "embedders": Option(

@@ -72,6 +72,8 @@ class ChatOptions:
     session_gap: timedelta = timedelta(minutes=30)
     recent_turns: int = 16
     memories: int = 4
+    # An IANA zone name; empty for the system's (os1.mind.assembly.user_timezone).
+    timezone: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,7 @@ class Options:
                 session_gap=timedelta(minutes=read.integer("chat.session_gap_minutes", 1)),
                 recent_turns=read.integer("chat.recent_turns", 0),
                 memories=read.integer("chat.memories", 0),
+                timezone=read.text("chat.timezone").strip(),
             ),
             memory=MemoryOptions(
                 embedders=tuple(

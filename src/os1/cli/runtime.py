@@ -7,6 +7,7 @@ from functools import cached_property
 
 from os1.llm.base import LLMBackend
 from os1.llm.registry import create_backend
+from os1.memory.codec import now
 from os1.memory.embedding import Embedder
 from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
@@ -14,6 +15,8 @@ from os1.memory.retrieval import HybridRetriever
 from os1.mind import assembly
 from os1.mind.companion import Companion, NotSetUp
 from os1.mind.prompting import PromptBuilder
+from os1.mind.skill import SkillContext
+from os1.mind.turn import TurnRunner
 from os1.options import Options
 from os1.options import load as load_options
 
@@ -54,6 +57,18 @@ class Runtime:
         if self.store.persona() is None or self.store.profile() is None:
             raise NotSetUp()  # before loading a model only to refuse
         return assembly.companion(self.options, self.store, self.backend, self.embedders)
+
+    def turns(self) -> TurnRunner:
+        """The owner of this person's turns, with the installed skills."""
+        return assembly.turns(self.options.chat, self.companion(), self.embedders)
+
+    def skill_context(self) -> SkillContext:
+        """The person's world for a skill's command (os1 reminders …); no model is loaded."""
+        persona, profile = self.store.persona(), self.store.profile()
+        if persona is None or profile is None:
+            raise NotSetUp()
+        zone = assembly.user_timezone(self.options.chat.timezone)
+        return SkillContext(self.store, profile, persona, zone, now)
 
     def close(self) -> None:
         if "backend" in self.__dict__:

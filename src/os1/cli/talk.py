@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -11,10 +12,19 @@ from rich.text import Text
 from os1.cli.common import console, errors, friendly_errors, print_json, runtime
 from os1.cli.runtime import Runtime
 from os1.domain import Role, TurnStatus
-from os1.llm.base import CancelToken
 from os1.mind import onboarding
-from os1.mind.companion import Companion, Reply
+from os1.mind.events import (
+    ActionTaken,
+    ConfirmationAsked,
+    Done,
+    Event,
+    NoticeDue,
+    Token,
+    as_dict,
+    turn_dict,
+)
 from os1.mind.onboarding import Answers, OnboardingError
+from os1.mind.turn import TurnRunner
 
 
 def _ask_until_valid(question: str, parse: Any, default: str | None = None) -> Any:
@@ -79,22 +89,74 @@ def setup(
     run_onboarding(rt, answers)
 
 
-def _stream(reply: Reply, name: str, out: Any) -> None:
-    """Print the reply as it comes; the name appears with the first word, not before."""
-    started = False
-    try:
-        for piece in reply:
-            if not started:
-                out.write(f"{name}: ")
-                started = True
-            out.write(piece)
-            out.flush()
-    finally:
-        reply.close()  # a Ctrl-C while printing still stores what was said
-    if not started:
-        out.write(f"{name}: …")
-    out.write("\n")
-    out.flush()
+class Render:
+    """Prints a turn's events: the reply as it comes (the name appears with the first
+    word, not before), notices in between, and a question when a skill asks for a yes."""
+
+    def __init__(self, name: str, out: Any) -> None:
+        self.name = name
+        self.out = out
+        self.done: Done | None = None
+        self.question: ConfirmationAsked | None = None
+        self.notices: list[NoticeDue] = []
+        self.actions: list[ActionTaken] = []
+        self._started = False
+
+    def __call__(self, events: Iterator[Event]) -> None:
+        try:
+            for event in events:
+                self.event(event)
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # a Ctrl-C while printing still stores what was said
+            self.end_line()
+
+    def event(self, event: Event) -> None:
+        if isinstance(event, NoticeDue):
+            self.notices.append(event)
+            show_notice(event)
+        elif isinstance(event, Token):
+            if not self._started:
+                self.out.write(f"{self.name}: ")
+                self._started = True
+            self.out.write(event.text)
+            self.out.flush()
+        elif isinstance(event, ConfirmationAsked):
+            self.question = event
+        elif isinstance(event, ActionTaken):
+            self.actions.append(event)
+        elif isinstance(event, Done):
+            self.done = event
+            self.end_line()
+
+    def end_line(self) -> None:
+        if self.done is None and not self._started:
+            return
+        if not self._started:
+            self.out.write(f"{self.name}: …")
+            self._started = True
+        if self._started:
+            self.out.write("\n")
+            self.out.flush()
+            self._started = False
+
+
+def show_notice(notice: NoticeDue) -> None:
+    late = " (late: it was due while OS1 was not running)" if notice.late else ""
+    console.print(Text.assemble(("🔔 ", ""), (notice.text, "bold"), (late, "dim")))
+
+
+def _turn(turns: TurnRunner, text: str, confirmation_id: int | None = None) -> Render:
+    render = Render(turns.name, sys.stdout)
+    render(turns.run(text, confirmation_id=confirmation_id))
+    return render
+
+
+def _confirm(turns: TurnRunner, asked: ConfirmationAsked) -> None:
+    """The one confirmation path, in a terminal: the question was said; ask y/n here."""
+    yes = click.confirm(Text(asked.question).plain, default=False)
+    _turn(turns, "yes" if yes else "no", asked.id)
 
 
 @click.command()
@@ -108,11 +170,13 @@ def chat(ctx: click.Context) -> None:
             raise OnboardingError("First run needs answers: os1 setup --yes --name YOURNAME")
         run_onboarding(rt, _interactive_answers())
     with console.status("Waking up…"):
-        companion = rt.companion()
-    user = companion.profile.name
+        turns = rt.turns()
+    user = turns.companion.profile.name
     console.print(Text("Ctrl-C stops a reply. /bye or Ctrl-D ends the conversation.", "dim"))
     try:
         while True:
+            for notice in turns.due_notices():  # between turns
+                show_notice(notice)
             try:
                 message = console.input(Text(f"{user}: ", style="bold"))
             except KeyboardInterrupt:
@@ -125,80 +189,81 @@ def chat(ctx: click.Context) -> None:
                 break
             if not message.strip():
                 continue
-            reply = companion.respond(message)
             try:
-                _stream(reply, companion.persona.name, sys.stdout)
+                render = _turn(turns, message)
             except KeyboardInterrupt:
                 sys.stdout.write(" —\n")
                 console.print(Text("(stopped)", style="dim"))
-            _remember(companion)
+                continue
+            if render.question is not None and sys.stdin.isatty():
+                _confirm(turns, render.question)
     except EOFError:
         console.print()
-    _close_session(companion)
+    _close_session(turns)
 
 
-def _remember(companion: Companion) -> None:
-    """Index the last turns. A Ctrl-C here only postpones it: indexing resumes later."""
+def _close_session(turns: TurnRunner) -> None:
+    name = turns.name
     try:
-        companion.remember()
-    except KeyboardInterrupt:
-        console.print(Text("(indexing postponed)", style="dim"))
-
-
-def _close_session(companion: Companion) -> None:
-    companion.end_session()
-    try:
-        with console.status(f"{companion.persona.name} is reflecting on your conversation…"):
-            grown = companion.reflect_pending()
+        with console.status(f"{name} is reflecting on your conversation…"):
+            reflected = turns.end_session()
     except KeyboardInterrupt:
         # Everything said is stored; the reflection runs at the next start or os1 sleep.
         console.print(Text("Reflection postponed until next time.", style="dim"))
         return
-    if grown:
-        console.print(Text(f"{companion.persona.name} wrote in the journal.", style="dim"))
+    if reflected:
+        console.print(Text(f"{turns.name} wrote in the journal.", style="dim"))
 
 
 @click.command()
 @click.argument("text", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--yes", "assume_yes", is_flag=True, help="Answer yes if a skill asks to act.")
 @click.pass_context
 @friendly_errors
-def ask(ctx: click.Context, text: tuple[str, ...], as_json: bool) -> None:
-    """Say one thing and print the reply; for scripts."""
+def ask(ctx: click.Context, text: tuple[str, ...], as_json: bool, assume_yes: bool) -> None:
+    """Say one thing and print the reply; for scripts.
+
+    If the OS asks before acting ("Shall I cancel …?"), answer with another
+    ``os1 ask yes`` (or pass --yes to answer at once)."""
     rt = runtime(ctx)
     message = " ".join(text)
     if message == "-":
         message = sys.stdin.read()
-    companion = rt.companion()
-    reply = companion.respond(message, CancelToken())
-    if as_json:
-        for _ in reply:
-            pass
-    else:
-        try:
-            _stream(reply, companion.persona.name, sys.stdout)
-        except KeyboardInterrupt:
-            sys.stdout.write("\n")
+    turns = rt.turns()
+    render = Render(turns.name, _Quiet() if as_json else sys.stdout)
+    try:
+        render(turns.run(message))
+        asked = render.question
+        if asked is not None and assume_yes:
+            render.question = None
+            render(turns.run("yes", confirmation_id=asked.id))
+    except KeyboardInterrupt:
+        sys.stdout.write("\n")
+    done = render.done
     if as_json:
         print_json(
             {
-                "name": companion.persona.name,
-                "reply": reply.text,
-                "status": reply.status.value,
-                "session_id": reply.user_turn.session_id,
-                "user_turn_id": reply.user_turn.id,
-                "turn_id": reply.turn.id if reply.turn else None,
+                **(as_dict(done) if done is not None else {"type": "done", "status": "failed"}),
                 "backend": rt.backend.name,
-                "first_token_s": reply.first_token_s,
+                "notices": [as_dict(n) for n in render.notices],
+                "actions": [as_dict(a) for a in render.actions],
+                "confirm": as_dict(render.question) if render.question else None,
             }
         )
-    # Indexing, and reflecting on a session that ended in silence, wait until after the
-    # answer is out.
-    companion.remember()
-    companion.reflect_pending()
-    if reply.status is TurnStatus.FAILED:
+    if done is None or done.status == TurnStatus.FAILED:
         errors.print("os1: the model gave no reply.")
         sys.exit(1)
+
+
+class _Quiet:
+    """Where the text goes with --json: nowhere (the JSON says it)."""
+
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
 
 
 @click.command()
@@ -211,20 +276,7 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
     store = runtime(ctx).store
     turns = store.recent_turns(limit)
     if as_json:
-        print_json(
-            [
-                {
-                    "id": t.id,
-                    "session_id": t.session_id,
-                    "role": t.role.value,
-                    "speaker": t.speaker,
-                    "text": t.text,
-                    "created_at": t.created_at.isoformat(),
-                    "status": t.status.value,
-                }
-                for t in turns
-            ]
-        )
+        print_json([turn_dict(t) for t in turns])
         return
     if not turns:
         console.print("No conversation yet. Start one: os1 chat")
@@ -246,7 +298,7 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
 def sleep(ctx: click.Context) -> None:
     """End the current session and reflect on it now."""
     rt = runtime(ctx)
-    companion = rt.companion()
+    turns = rt.turns()
     for session in rt.store.open_sessions():
         rt.store.end_session(session.id, rt.store.last_turn_at(session.id))
-    _close_session(companion)
+    _close_session(turns)

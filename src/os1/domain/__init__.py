@@ -20,6 +20,7 @@ from os1.domain.models import (
     TurnStatus,
     UserProfile,
 )
+from os1.domain.skills import SkillMigration
 
 __all__ = [
     "ChatMessage",
@@ -33,6 +34,7 @@ __all__ = [
     "Scheduled",
     "ScheduledStatus",
     "Session",
+    "SkillMigration",
     "ToolCall",
     "ToolSpec",
     "Turn",

@@ -94,11 +94,18 @@ class ToolSpec:
 
 @dataclass(frozen=True)
 class ToolCall:
-    """A model's request to call a tool, with its arguments already parsed from JSON."""
+    """A model's request to call a tool, with its arguments already parsed from JSON.
+
+    Models (small ones above all) sometimes write arguments that are not a JSON object;
+    then ``arguments`` is ``{}`` and ``malformed_arguments`` keeps what the model wrote,
+    so the caller can answer the call with an error the model can correct, instead of
+    losing the whole reply.
+    """
 
     id: str
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)
+    malformed_arguments: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Model backends behind one small interface: see ``base.LLMBackend``."""
 
-from os1.llm.base import BackendError, BackendUnavailable, CancelToken, LLMBackend
+from os1.llm.base import BackendError, BackendUnavailable, CancelToken, LLMBackend, ToolBackend
 
-__all__ = ["BackendError", "BackendUnavailable", "CancelToken", "LLMBackend"]
+__all__ = ["BackendError", "BackendUnavailable", "CancelToken", "LLMBackend", "ToolBackend"]

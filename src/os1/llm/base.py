@@ -2,6 +2,10 @@
 
 A backend streams text for a ``Prompt``, honours its stop sequences, stops early when a
 ``CancelToken`` is set, and counts tokens so prompts can be fitted to a budget.
+
+A capable model can also call tools: a ``ToolBackend`` streams text and ``ToolCall``s
+together. Callers ask ``isinstance(backend, ToolBackend)``; wrappers such as the gate are
+one exactly when what they wrap is, so the answer is always true to the model behind.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from os1.domain import Prompt
+from os1.domain import Prompt, ToolCall
 
 
 class BackendError(Exception):
@@ -46,6 +50,24 @@ class LLMBackend(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ToolBackend(LLMBackend, Protocol):
+    """A backend whose model can call the tools in ``Prompt.tools``."""
+
+    def stream_tools(
+        self, prompt: Prompt, cancel: CancelToken | None = None
+    ) -> Iterator[str | ToolCall]:
+        """Yield text pieces as they are generated and each tool call once it is complete.
+
+        A call's arguments are parsed from JSON; arguments that are not a JSON object give
+        ``arguments={}`` with the model's text in ``malformed_arguments`` (never an error:
+        the caller answers the call so the model can correct itself). A prompt without
+        tools streams text only, as ``stream`` does. Stop sequences end the reply as in
+        ``stream``: calls after a stop are not yielded, nor are calls left incomplete by a
+        cancel.
+        """
 
 
 class StopScanner:
@@ -92,6 +114,34 @@ def until_stop(pieces: Iterator[str], stops: tuple[str, ...]) -> Iterator[str]:
             yield rest
     finally:
         close = getattr(pieces, "close", None)
+        if close is not None:
+            close()
+
+
+def until_stop_tools(
+    items: Iterator[str | ToolCall], stops: tuple[str, ...]
+) -> Iterator[str | ToolCall]:
+    """``until_stop`` for a stream of text and tool calls: the text before a tool call is
+    flushed ahead of it (the call ends that text), and a stop ends everything."""
+    scanner = StopScanner(stops)
+    try:
+        for item in items:
+            if isinstance(item, ToolCall):
+                rest = scanner.flush()
+                if rest:
+                    yield rest
+                yield item
+                continue
+            out = scanner.feed(item)
+            if out:
+                yield out
+            if scanner.stopped:
+                return
+        rest = scanner.flush()
+        if rest:
+            yield rest
+    finally:
+        close = getattr(items, "close", None)
         if close is not None:
             close()
 

@@ -24,10 +24,10 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from os1.domain import Prompt
-from os1.llm.base import BackendError, CancelToken, LLMBackend
+from os1.domain import Prompt, ToolCall
+from os1.llm.base import BackendError, CancelToken, LLMBackend, ToolBackend
 
 QUEUED_MESSAGE = "Many people are talking with me right now; your reply is queued."
 RETRYING_MESSAGE = "The model is busy; retrying your reply."
@@ -72,6 +72,7 @@ class ModelBusy(BackendError):
 
 
 Listener = Callable[[BusyNotice], None]
+_Item = TypeVar("_Item")
 _local = threading.local()
 
 
@@ -230,7 +231,17 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 class GatedBackend:
     """A backend whose generations go through a ``ModelGate`` (unless the calling thread's
-    turn holds a slot already)."""
+    turn holds a slot already).
+
+    ``GatedBackend(inner, gate)`` is a ``GatedToolBackend`` when ``inner`` is a
+    ``ToolBackend``, so ``isinstance(gated, ToolBackend)`` tells callers the truth about
+    the model behind the gate without their knowing there is a gate.
+    """
+
+    def __new__(cls, inner: LLMBackend, gate: ModelGate) -> GatedBackend:
+        if cls is GatedBackend and isinstance(inner, ToolBackend):
+            cls = GatedToolBackend
+        return super().__new__(cls)
 
     def __init__(self, inner: LLMBackend, gate: ModelGate) -> None:
         self.inner = inner
@@ -241,15 +252,20 @@ class GatedBackend:
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
         if getattr(_local, "holding", False):
             return self.inner.stream(prompt, cancel)
-        return self._gated(prompt, cancel)
+        return self._gated(self.inner.stream, prompt, cancel)
 
-    def _gated(self, prompt: Prompt, cancel: CancelToken | None) -> Iterator[str]:
+    def _gated(
+        self,
+        generate: Callable[[Prompt, CancelToken | None], Iterator[_Item]],
+        prompt: Prompt,
+        cancel: CancelToken | None,
+    ) -> Iterator[_Item]:
         with self.gate.hold(cancel):
-            pieces = self.inner.stream(prompt, cancel)
+            items = generate(prompt, cancel)
             try:
-                yield from pieces
+                yield from items
             finally:
-                close = getattr(pieces, "close", None)
+                close = getattr(items, "close", None)
                 if close is not None:
                     close()
 
@@ -258,3 +274,17 @@ class GatedBackend:
 
     def close(self) -> None:
         self.inner.close()
+
+
+class GatedToolBackend(GatedBackend):
+    """A gated backend whose model can call tools: ``stream_tools`` takes a slot just as
+    ``stream`` does."""
+
+    inner: ToolBackend
+
+    def stream_tools(
+        self, prompt: Prompt, cancel: CancelToken | None = None
+    ) -> Iterator[str | ToolCall]:
+        if getattr(_local, "holding", False):
+            return self.inner.stream_tools(prompt, cancel)
+        return self._gated(self.inner.stream_tools, prompt, cancel)

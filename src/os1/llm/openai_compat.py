@@ -1,27 +1,30 @@
 """Any OpenAI-compatible HTTP server: Ollama, llama.cpp server, vLLM, LM Studio, OpenAI.
 
 Instruction-tuned models read ``Prompt.chat``. Replies are streamed over server-sent
-events. Every network wait has a timeout, so an unreachable server is reported, never
-waited on forever. The HTTP transport is injectable so tests can swap it.
+events; ``stream_tools`` also offers ``Prompt.tools`` and yields the model's tool calls
+(the wire format is in ``openai_wire``). Every network wait has a timeout, so an
+unreachable server is reported, never waited on forever. The HTTP transport is injectable
+so tests can swap it.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
 
-from os1.domain import Prompt
+from os1.domain import Prompt, ToolCall
 from os1.llm.base import (
     BackendError,
     BackendUnavailable,
     CancelToken,
     estimate_tokens,
     until_stop,
+    until_stop_tools,
 )
 from os1.llm.gate import RETRYING_MESSAGE, BusyNotice, report
+from os1.llm.openai_wire import chat_body, reply_items
 from os1.options import OpenAIOptions
 
 CONNECT_TIMEOUT_S = 3.0
@@ -74,28 +77,28 @@ class OpenAICompatBackend:
         return estimate_tokens(text)
 
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
-        body = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in prompt.chat],
-            "max_tokens": prompt.max_tokens,
-            "temperature": prompt.temperature,
-            "stream": True,
-        }
-        if prompt.stop:
-            # The OpenAI API takes at most four stop sequences; the scanner enforces all.
-            body["stop"] = list(prompt.stop[:4])
-        return until_stop(self._pieces(body, cancel), prompt.stop)
+        body = chat_body(self.model, prompt, tools=False)
+        return until_stop(_text_only(self._items(body, cancel)), prompt.stop)
 
-    def _pieces(self, body: dict[str, object], cancel: CancelToken | None) -> Iterator[str]:
-        """The reply's pieces; a busy answer (429, 503…) or a dropped connection before the
-        first piece is retried with backoff, and each retry is reported as busy."""
+    def stream_tools(
+        self, prompt: Prompt, cancel: CancelToken | None = None
+    ) -> Iterator[str | ToolCall]:
+        body = chat_body(self.model, prompt, tools=True)
+        return until_stop_tools(self._items(body, cancel), prompt.stop)
+
+    def _items(
+        self, body: dict[str, object], cancel: CancelToken | None
+    ) -> Iterator[str | ToolCall]:
+        """The reply's pieces and tool calls; a busy answer (429, 503…) or a dropped
+        connection before the first one is retried with backoff, and each retry is
+        reported as busy."""
         attempt = 0
         while True:
             started = False
             try:
-                for piece in self._attempt(body, cancel):
+                for item in self._attempt(body, cancel):
                     started = True
-                    yield piece
+                    yield item
                 return
             except TransientError as exc:
                 if started or attempt >= len(self.retry_delays_s):
@@ -109,15 +112,17 @@ class OpenAICompatBackend:
                 if cancel is not None and cancel.cancelled:
                     return
 
-    def _attempt(self, body: dict[str, object], cancel: CancelToken | None) -> Iterator[str]:
+    def _attempt(
+        self, body: dict[str, object], cancel: CancelToken | None
+    ) -> Iterator[str | ToolCall]:
         url = f"{self.base_url}/chat/completions"
         try:
             with self._client.stream("POST", url, json=body) as response:
                 _raise_for_status(response, self.base_url, self.model)
-                for piece in _sse_pieces(response):
+                for item in reply_items(response):
                     if cancel is not None and cancel.cancelled:
                         return
-                    yield piece
+                    yield item
         except httpx.ConnectError:
             raise BackendUnavailable(_unreachable(self.base_url)) from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -173,23 +178,16 @@ def _retry_after(header: str | None) -> float | None:
         return None
 
 
-def _sse_pieces(response: httpx.Response) -> Iterator[str]:
-    for line in response.iter_lines():
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            return
-        try:
-            event = json.loads(data)
-        except json.JSONDecodeError:
-            raise BackendError(
-                f"The model server sent something that is not JSON: {data[:80]}"
-            ) from None
-        for choice in event.get("choices", []):
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                yield str(content)
+def _text_only(items: Iterator[str | ToolCall]) -> Iterator[str]:
+    """Plain ``stream`` offers no tools; a call a server sends anyway has nowhere to go."""
+    try:
+        for item in items:
+            if isinstance(item, str):
+                yield item
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 def list_ollama_models(ollama_url: str, timeout_s: float = 0.3) -> list[str]:

@@ -4,6 +4,11 @@ It is a stand-in, not a model. Tests use it where the real model's words do not 
 integration tests run the real embedded model. The load benchmark runs the server with
 ``model.backend = "bench"``: scripted replies at a fixed pace (``bench_backend``), so what
 it measures beyond that pace is OS1's own overhead.
+
+A reply may also script tool calls (a ``ToolCall``, or a list of text and calls):
+``ScriptedToolBackend`` is a ``ToolBackend`` and yields them as a capable model would.
+``ScriptedBackend`` stands in for the embedded base model, which calls no tools (its
+turns go through local intents), and leaves them out.
 """
 
 from __future__ import annotations
@@ -11,8 +16,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
-from os1.domain import Prompt
-from os1.llm.base import CancelToken, estimate_tokens, until_stop
+from os1.domain import Prompt, ToolCall
+from os1.llm.base import CancelToken, estimate_tokens, until_stop, until_stop_tools
+
+# One scripted reply: text, a tool call, or text and tool calls in the order given.
+Reply = str | ToolCall | Sequence[str | ToolCall]
 
 
 class ScriptedBackend:
@@ -20,7 +28,7 @@ class ScriptedBackend:
 
     def __init__(
         self,
-        replies: Sequence[str] = ("I'm here.",),
+        replies: Sequence[Reply] = ("I'm here.",),
         context_window: int = 2048,
         token_delay_s: float = 0.0,
         first_token_delay_s: float | None = None,
@@ -38,26 +46,47 @@ class ScriptedBackend:
         self.prompts: list[Prompt] = []
 
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
+        items = self._replay(self._reply(prompt), prompt.max_tokens, cancel)
+        return until_stop((i for i in items if isinstance(i, str)), prompt.stop)
+
+    def _reply(self, prompt: Prompt) -> list[str | ToolCall]:
         if self.keep_prompts:
             self.prompts.append(prompt)
         reply = self._replies[self._next % len(self._replies)]
         self._next += 1
-        return until_stop(self._replay(reply, prompt.max_tokens, cancel), prompt.stop)
+        if isinstance(reply, str | ToolCall):
+            return [reply]
+        return list(reply)
 
-    def _replay(self, reply: str, limit: int, cancel: CancelToken | None) -> Iterator[str]:
-        for count, piece in enumerate(_pieces(reply)):
-            if (cancel is not None and cancel.cancelled) or count >= limit:
-                return
-            delay = self.first_token_delay_s if count == 0 else self.token_delay_s
-            if delay:
-                time.sleep(delay)
-            yield piece
+    def _replay(
+        self, reply: list[str | ToolCall], limit: int, cancel: CancelToken | None
+    ) -> Iterator[str | ToolCall]:
+        count = 0
+        for part in reply:
+            for item in [part] if isinstance(part, ToolCall) else _pieces(part):
+                if (cancel is not None and cancel.cancelled) or count >= limit:
+                    return
+                delay = self.first_token_delay_s if count == 0 else self.token_delay_s
+                if delay:
+                    time.sleep(delay)
+                count += 1
+                yield item
 
     def count_tokens(self, text: str) -> int:
         return estimate_tokens(text)
 
     def close(self) -> None:
         pass
+
+
+class ScriptedToolBackend(ScriptedBackend):
+    """A scripted stand-in for a capable model: it calls the tools its replies script."""
+
+    def stream_tools(
+        self, prompt: Prompt, cancel: CancelToken | None = None
+    ) -> Iterator[str | ToolCall]:
+        items = self._replay(self._reply(prompt), prompt.max_tokens, cancel)
+        return until_stop_tools(items, prompt.stop)
 
 
 def _pieces(text: str) -> Iterator[str]:

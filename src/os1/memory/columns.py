@@ -24,6 +24,10 @@ MEMORY_TABLES = (
     "sessions",
     "profile",
     "persona_versions",
+    # The agenda (``Store.agenda``): a notice names its scheduled item without a foreign key.
+    "notices",
+    "scheduled",
+    "confirmations",
     "memory_state",
 )
 

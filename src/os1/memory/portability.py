@@ -2,7 +2,8 @@
 
 The JSONL file is the complete record (one object per line, each with a ``type``); the
 Markdown file is the same for people to read. Vectors are not exported: they are derived,
-and ``import`` rebuilds them. Importing into an empty store keeps every id, so a round
+and ``import`` rebuilds them. The agenda (scheduled items, notices, confirmations) comes
+last; an older OS1 skips its records. Importing into an empty store keeps every id, so a round
 trip reproduces the export exactly; into a non-empty one, ids are renumbered.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from os1.domain import Role, Session, Turn, TurnStatus
+from os1.memory import agenda_records
 from os1.memory.codec import (
     from_iso,
     persona_from_json,
@@ -82,6 +84,7 @@ def records(store: Store) -> Iterator[dict[str, Any]]:
             "created_at": to_iso(summary.created_at),
             "source_turn_ids": list(summary.source_turn_ids),
         }
+    yield from agenda_records.records(store.agenda)
     yield {"type": "state", "values": store.all_state()}
 
 
@@ -138,6 +141,7 @@ def render_markdown(store: Store) -> str:
         lines += ["## Summaries", ""]
         lines += [f"- ({s.kind}) {s.text}" for s in summaries]
         lines.append("")
+    lines += agenda_records.markdown(store.agenda)
     lines += ["## Conversations", ""]
     session = None
     for turn in store.turns():
@@ -159,16 +163,23 @@ def import_file(store: Store, jsonl: Path) -> dict[str, int]:
     if items[0].get("version", 0) > VERSION:
         raise StoreError(f"{jsonl} comes from a newer OS1; upgrade to import it")
     try:
-        return _import(store, items, keep_ids=store.turn_count() == 0 and not store.sessions())
+        empty = (
+            store.turn_count() == 0
+            and not store.sessions()
+            and agenda_records.is_empty(store.agenda)
+        )
+        return _import(store, items, keep_ids=empty)
     except (KeyError, ValueError, TypeError) as exc:
         raise StoreError(f"{jsonl} is damaged ({exc!r}); nothing was imported") from None
 
 
 def _import(store: Store, items: list[dict[str, Any]], keep_ids: bool) -> dict[str, int]:
     counts = {"sessions": 0, "turns": 0, "facts": 0, "summaries": 0, "persona_versions": 0}
+    counts |= {"scheduled": 0, "notices": 0, "confirmations": 0}
     # Each record's id in the file -> its id in this store (the same with keep_ids).
     session_ids: dict[int, int] = {}
     turn_ids: dict[int, int] = {}
+    scheduled_ids: dict[int, int] = {}
 
     def sources(record: dict[str, Any]) -> tuple[int, ...]:
         return tuple(turn_ids[t] for t in record["source_turn_ids"] if t in turn_ids)
@@ -240,6 +251,17 @@ def _import(store: Store, items: list[dict[str, Any]], keep_ids: bool) -> dict[s
                     )
                 )
                 counts["summaries"] += 1
+            elif kind == "scheduled":
+                scheduled_ids[int(record["id"])] = restore.scheduled(
+                    agenda_records.scheduled_from_record(record)
+                )
+                counts["scheduled"] += 1
+            elif kind == "notice":
+                restore.notice(agenda_records.notice_from_record(record, scheduled_ids))
+                counts["notices"] += 1
+            elif kind == "confirmation":
+                restore.confirmation(agenda_records.confirmation_from_record(record))
+                counts["confirmations"] += 1
             elif kind == "state" and keep_ids:
                 restore.state({str(k): int(v) for k, v in record["values"].items()})
     return counts

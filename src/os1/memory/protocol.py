@@ -10,12 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
+from os1.domain import (
+    Confirmation,
+    ConfirmationStatus,
+    Notice,
+    Persona,
+    Role,
+    Scheduled,
+    ScheduledStatus,
+    Session,
+    SkillMigration,
+    Turn,
+    TurnStatus,
+    UserProfile,
+)
 from os1.memory.derived import Fact, Summary
 from os1.memory.extraction import ExtractedFact
 
@@ -69,9 +82,28 @@ class Restorer(Protocol):
     ) -> None:
         """Vectors of (turn id, idx) rows, as ``Store.put_vectors``."""
 
+    def scheduled(self, item: Scheduled) -> int:
+        """Add a scheduled item with its status and times."""
 
-class Store(Protocol):
+    def notice(self, notice: Notice) -> int:
+        """Add a notice (its ``scheduled_id`` already the restored item's id, or None)."""
+
+    def confirmation(self, confirmation: Confirmation) -> int:
+        """Add a confirmation with its status, answer time and result."""
+
+
+class SkillSchemas(Protocol):
+    def apply_skill_migrations(self, migrations: Sequence[SkillMigration]) -> list[str]:
+        """Apply the skills' schema changes this database lacks, each once, in order;
+        returns what was applied ("reminders 1")."""
+
+
+class Store(SkillSchemas, Protocol):
     """Sessions, turns, profile, persona versions, and what is derived from turns."""
+
+    # What is due later and what waits for the user: a part of its own, on the same
+    # database and connection (``store.agenda.schedule(...)``).
+    agenda: Agenda
 
     # --- lifecycle --------------------------------------------------------------
 
@@ -294,3 +326,105 @@ class Store(Protocol):
         summary, vector, the profile and every persona version (on PostgreSQL, this
         user's rows and no one else's); how many rows went from each table. In-memory
         indexes in any process reload."""
+
+
+class Schedule(Protocol):
+    """Items skills want to hear about later. Times are timezone-aware; a naive one is
+    refused (``ValueError``), as is a payload that is not a JSON object."""
+
+    def schedule(
+        self,
+        skill: str,
+        kind: str,
+        text: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+        recurrence: str = "",
+        timezone: str = "UTC",
+    ) -> Scheduled:
+        """Keep a new pending item, due at ``due_at``."""
+
+    def scheduled_items(
+        self,
+        skill: str | None = None,
+        statuses: Iterable[ScheduledStatus] = (ScheduledStatus.PENDING,),
+    ) -> list[Scheduled]:
+        """The items (of one skill, if given) in any of ``statuses``, soonest due first."""
+
+    def get_scheduled(self, item_id: int) -> Scheduled | None:
+        """One item, if it exists."""
+
+    def cancel_scheduled(self, item_id: int) -> Scheduled | None:
+        """Cancel a pending item; the cancelled item, or None if it was not pending."""
+
+    def reschedule(self, item_id: int, due_at: datetime) -> Scheduled | None:
+        """A pending or fired item back to pending at ``due_at`` (a recurring item's next
+        occurrence); None if there is no such item or it was cancelled."""
+
+    def claim_due(self, now: datetime, limit: int = 100) -> list[Scheduled]:
+        """Mark up to ``limit`` pending items due by ``now`` as fired (at ``now``) and
+        return them, soonest due first. Atomic: however many processes claim at once,
+        each item is returned to exactly one of them."""
+
+    def next_due_at(self) -> datetime | None:
+        """When the soonest pending item falls due."""
+
+
+class Notices(Protocol):
+    """What to tell the user between turns."""
+
+    def add_notice(
+        self,
+        text: str,
+        source: str,
+        due_at: datetime | None = None,
+        late: bool = False,
+        scheduled_id: int | None = None,
+    ) -> Notice:
+        """Keep a notice to deliver."""
+
+    def pending_notices(self, limit: int = 50) -> list[Notice]:
+        """Notices not yet delivered, oldest first."""
+
+    def mark_delivered(self, notice_ids: Iterable[int]) -> None:
+        """Record that these notices reached the user (once: a second mark keeps the
+        first time)."""
+
+    def recent_notices(self, limit: int = 50) -> list[Notice]:
+        """The last ``limit`` notices, delivered or not, oldest first."""
+
+    def take_pending_notices(self, limit: int = 50) -> list[Notice]:
+        """Mark undelivered notices delivered and return them, oldest first, atomically:
+        with several processes asking at once, each notice goes to one of them."""
+
+
+class Confirmations(Protocol):
+    """Side effects waiting for the user's yes. At most one waits at a time."""
+
+    def ask_confirmation(
+        self, skill: str, action: str, args: Mapping[str, Any], question: str
+    ) -> Confirmation:
+        """Keep a new waiting confirmation; one still waiting before it expires."""
+
+    def waiting_confirmation(self) -> Confirmation | None:
+        """The confirmation waiting for an answer, if any."""
+
+    def get_confirmation(self, confirmation_id: int) -> Confirmation | None:
+        """One confirmation, if it exists."""
+
+    def answer_confirmation(
+        self, confirmation_id: int, status: ConfirmationStatus, result: str = ""
+    ) -> Confirmation | None:
+        """Answer a waiting confirmation (confirmed, declined or expired), now. Atomic:
+        of two answers only the first returns the confirmation, the second None, so a
+        confirmed action runs once."""
+
+    def set_confirmation_result(self, confirmation_id: int, result: str) -> None:
+        """Record what the confirmed action did."""
+
+    def confirmations(self) -> list[Confirmation]:
+        """Every confirmation, oldest first (export)."""
+
+
+class Agenda(Schedule, Notices, Confirmations, Protocol):
+    """A store's scheduled items, notices and confirmations (``Store.agenda``)."""

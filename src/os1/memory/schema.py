@@ -1,5 +1,9 @@
 """The SQLite schema. Every derived row (fact, summary, vector) links to its source turns,
-so forgetting a turn can remove everything that came from it."""
+so forgetting a turn can remove everything that came from it.
+
+Every statement is ``IF NOT EXISTS``: a file with an older ``user_version`` runs the
+whole script again and gains what is new (schema 2 added turn_timings, 3 the agenda). A
+change that is not a new table or index needs a step of its own in ``SQLiteStore``."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -128,4 +132,46 @@ CREATE TABLE IF NOT EXISTS persona_versions (
     reason TEXT NOT NULL,
     doc TEXT NOT NULL
 );
+
+-- The agenda (schema 3): what skills scheduled, what to tell the user, what waits for
+-- the user's yes. Times are ISO text in UTC (codec.to_iso), so they compare as text.
+CREATE TABLE IF NOT EXISTS scheduled (
+    id INTEGER PRIMARY KEY,
+    skill TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}',   -- a JSON object
+    recurrence TEXT NOT NULL DEFAULT '',
+    timezone TEXT NOT NULL DEFAULT 'UTC',
+    status TEXT NOT NULL DEFAULT 'pending',   -- pending | fired | cancelled
+    fired_at TEXT
+);
+-- The scheduler's question, every tick: which pending items are due?
+CREATE INDEX IF NOT EXISTS scheduled_pending ON scheduled(due_at) WHERE status = 'pending';
+CREATE TABLE IF NOT EXISTS notices (
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    due_at TEXT,
+    late INTEGER NOT NULL DEFAULT 0,
+    delivered_at TEXT,
+    -- The item it came from. No foreign key: a notice is a record of what was said.
+    scheduled_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS notices_pending ON notices(id) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS confirmations (
+    id INTEGER PRIMARY KEY,
+    skill TEXT NOT NULL,
+    action TEXT NOT NULL,
+    args TEXT NOT NULL,                   -- a JSON object
+    question TEXT NOT NULL,
+    asked_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'waiting',   -- waiting | confirmed | declined | expired
+    answered_at TEXT,
+    result TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS confirmations_waiting ON confirmations(id) WHERE status = 'waiting';
 """

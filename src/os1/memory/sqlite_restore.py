@@ -9,7 +9,8 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from os1.domain import Persona, Session, Turn, UserProfile
+from os1.domain import Confirmation, Notice, Persona, Scheduled, Session, Turn, UserProfile
+from os1.memory.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
 from os1.memory.codec import now, persona_to_json, profile_to_json, to_iso
 from os1.memory.columns import fact_columns, session_columns, summary_columns, turn_columns
 from os1.memory.derived import Fact, Summary, insert_vectors
@@ -85,3 +86,14 @@ class SQLiteRestorer:
         vectors: npt.NDArray[np.float32],
     ) -> None:
         insert_vectors(self._db, model, kind, rows, vectors)
+
+    def scheduled(self, item: Scheduled) -> int:
+        return self._insert("scheduled", item.id, scheduled_columns(item, to_iso))
+
+    def notice(self, notice: Notice) -> int:
+        return self._insert("notices", notice.id, notice_columns(notice, to_iso))
+
+    def confirmation(self, confirmation: Confirmation) -> int:
+        return self._insert(
+            "confirmations", confirmation.id, confirmation_columns(confirmation, to_iso)
+        )

@@ -16,7 +16,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Protocol
 
-from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
+from os1.domain import Persona, Role, Session, SkillMigration, Turn, TurnStatus, UserProfile
+from os1.memory import skill_schema
+from os1.memory.agenda import SQLiteAgenda
 from os1.memory.codec import (
     from_iso,
     now,
@@ -28,7 +30,7 @@ from os1.memory.codec import (
 )
 from os1.memory.columns import MEMORY_TABLES
 from os1.memory.derived import DerivedMemory
-from os1.memory.protocol import IndexChanges
+from os1.memory.protocol import Agenda, IndexChanges
 from os1.memory.schema import SCHEMA
 from os1.memory.sqlite_restore import SQLiteRestorer
 
@@ -41,7 +43,7 @@ class StoreBusy(StoreError):
     """Another process holds the database for longer than the busy timeout."""
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class SQLiteStore(DerivedMemory):
@@ -80,6 +82,9 @@ class SQLiteStore(DerivedMemory):
                 f"{path} is not a usable OS1 database ({exc}). Move it away to start fresh, "
                 "or restore it from an export."
             ) from None
+        # Typed as the protocol: ``Store.agenda`` is a settable attribute, so mypy wants it
+        # exactly ``Agenda``; the assignment still checks SQLiteAgenda against it.
+        self.agenda: Agenda = SQLiteAgenda(self._db, self.transaction)
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
@@ -124,6 +129,10 @@ class SQLiteStore(DerivedMemory):
 
     def all_state(self) -> dict[str, int]:
         return {str(k): int(v) for k, v in self._db.execute("SELECT key, value FROM memory_state")}
+
+    def apply_skill_migrations(self, migrations: Sequence[SkillMigration]) -> list[str]:
+        with self._translate_errors():
+            return skill_schema.apply(self._db, migrations)
 
     def close(self) -> None:
         self._db.close()

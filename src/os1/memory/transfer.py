@@ -1,8 +1,9 @@
 """Moving one person's memory from one store to another (``os1 db migrate``).
 
-Unlike an export, a move carries everything: vectors and turn timings too, and every id,
-so memory ids the person has seen (``t12``) still name the same things. The target must
-be empty for that user; a move already done is recognised and skipped.
+Unlike an export, a move carries everything: vectors and turn timings too (and, as an
+export does, the agenda), and every id, so memory ids the person has seen (``t12``)
+still name the same things. The target must be empty for that user; a move already done
+is recognised and skipped.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from os1.memory import agenda_records
 from os1.memory.protocol import Restorer, Store
 from os1.memory.store import StoreError
 
@@ -23,6 +25,9 @@ def counts(store: Store) -> dict[str, int]:
         "summaries": len(store.summaries()),
         "persona_versions": len(store.persona_history()),
         "vectors": sum(store.vector_counts_after(0).values()),
+        "scheduled": len(agenda_records.every_scheduled(store.agenda)),
+        "notices": len(agenda_records.every_notice(store.agenda)),
+        "confirmations": len(store.agenda.confirmations()),
     }
 
 
@@ -66,6 +71,12 @@ def move(source: Store, target: Store) -> Moved:
             restore.fact(fact)
         for summary in source.summaries():
             restore.summary(summary)
+        for item in agenda_records.every_scheduled(source.agenda):
+            restore.scheduled(item)
+        for notice in agenda_records.every_notice(source.agenda):
+            restore.notice(notice)
+        for confirmation in source.agenda.confirmations():
+            restore.confirmation(confirmation)
         restore.state(source.all_state())
         _move_vectors(source, restore)
     return Moved(have)

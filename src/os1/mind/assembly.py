@@ -10,6 +10,7 @@ The embedding models and the speech engines are built here too, for both.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from os1 import config
 from os1.domain import Persona, UserProfile
@@ -19,9 +20,19 @@ from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
+from os1.mind import plugins
 from os1.mind.companion import Companion, NotSetUp
 from os1.mind.prompting import Budget, PromptBuilder
-from os1.options import MemoryOptions, ModelOptions, Options, StoreOptions, VoiceOptions
+from os1.mind.skill import Services
+from os1.mind.turn import TurnRunner
+from os1.options import (
+    ChatOptions,
+    MemoryOptions,
+    ModelOptions,
+    Options,
+    StoreOptions,
+    VoiceOptions,
+)
 from os1.voice.listening import HesitationPolicy, SilencePolicy, TurnEndPolicy
 from os1.voice.stt import Recognizer, create_recognizer
 from os1.voice.tts import Synthesizer, create_synthesizer
@@ -37,6 +48,13 @@ def open_store(
     """The store ``store.url`` names: empty for the SQLite file in the home (``user_id``
     is then the home's business; ``cache_kb`` caps its page cache), or a PostgreSQL
     database, where the store reads and writes only ``user_id``'s rows."""
+    store = _open(options, user_id, cache_kb)
+    # The skills' own tables (none of the built-in skills has any: then nothing is read).
+    store.apply_skill_migrations(plugins.skills().migrations)
+    return store
+
+
+def _open(options: StoreOptions, user_id: int, cache_kb: int | None) -> Store:
     url = options.url
     if not url:
         return SQLiteStore(
@@ -111,7 +129,6 @@ def companion(
     store: Store,
     backend: LLMBackend,
     embedders: Sequence[Embedder],
-    talking_with: Callable[[], int] | None = None,
 ) -> Companion:
     persona, profile = store.persona(), store.profile()
     if persona is None or profile is None:
@@ -123,9 +140,49 @@ def companion(
         prompt_builder(options.model, backend),
         options.chat,
         memorizer(options.memory, store, embedders, lambda: backend),
-        talking_with,
         known=(persona, profile),
     )
+
+
+def turns(
+    options: ChatOptions,
+    companion: Companion,
+    embedders: Sequence[Embedder],
+    services: Services | None = None,
+) -> TurnRunner:
+    """The owner of every turn with ``companion``, with the installed skills. Intents
+    beyond their patterns are matched by MiniLM when it is loaded (see os1.mind.intents)."""
+    matcher = next((e for e in embedders if e.name == "minilm"), None)
+    return TurnRunner(
+        companion,
+        plugins.skills(),
+        services,
+        timezone=user_timezone(options.timezone),
+        embedder=matcher,
+    )
+
+
+def user_timezone(name: str) -> ZoneInfo:
+    """The zone reminders are said in: ``chat.timezone``, else the system's (TZ, then
+    /etc/localtime), else UTC."""
+    import os
+
+    for candidate in (name, os.environ.get("TZ", "")):
+        if candidate:
+            try:
+                return ZoneInfo(candidate.lstrip(":"))
+            except (ZoneInfoNotFoundError, ValueError):
+                if candidate is name:
+                    raise config.ConfigError(
+                        f"chat.timezone: unknown time zone {name!r} (e.g. Europe/London)"
+                    ) from None
+    try:
+        link = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in link:
+            return ZoneInfo(link.split("zoneinfo/", 1)[1])
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    return ZoneInfo("UTC")
 
 
 def recognizer(options: VoiceOptions) -> Recognizer:

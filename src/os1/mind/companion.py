@@ -1,21 +1,18 @@
-"""The conversation loop: remember first, then reply, then remember the reply."""
+"""The companion: one person's OS, with its persona, their profile, the current session,
+and how it builds a prompt from recall. ``os1.mind.turn`` runs each turn with it."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Sequence
 from datetime import datetime
 
-from os1.domain import Persona, Prompt, Role, Session, Turn, TurnStatus, UserProfile
-from os1.llm.base import CancelToken, LLMBackend
+from os1.domain import Persona, Prompt, Session, ToolSpec, Turn, UserProfile
+from os1.llm.base import LLMBackend
 from os1.memory.codec import now
-from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
 from os1.memory.retrieval import Recollection, Retriever
-from os1.mind.consolidation import consolidate
-from os1.mind.prompting import PromptBuilder, asks_about_presence
-from os1.mind.reflection import reflect
+from os1.mind.prompting import PromptBuilder
 from os1.mind.speculation import Speculation
 from os1.options import ChatOptions
 
@@ -28,86 +25,6 @@ class NotSetUp(Exception):
 class EmptyMessage(ValueError):
     def __init__(self) -> None:
         super().__init__("Nothing to say: the message is empty.")
-
-
-class Reply:
-    """A reply being generated. Iterate it for text pieces; when it ends (fully, by
-    cancellation, by Ctrl-C or by an error) what was said is stored with its status."""
-
-    def __init__(
-        self,
-        companion: Companion,
-        user_turn: Turn,
-        cancel: CancelToken,
-        hold: bool = False,
-        ahead: Speculation | None = None,
-        prompt: Prompt | None = None,
-    ) -> None:
-        self.user_turn = user_turn
-        # Built by respond() unless a reply begun ahead is adopted (it had its own).
-        self.prompt = prompt
-        # A reply already begun while the user paused (voice); its pieces come first.
-        self.ahead = ahead
-        # Voice holds the reply back until playback ends, then stores what was heard.
-        self.hold = hold
-        self.cancel = cancel
-        self.text = ""
-        self.status = TurnStatus.PENDING
-        self.turn: Turn | None = None
-        self.first_token_s: float | None = None
-        self._companion = companion
-        self._started = time.perf_counter()
-        self._pieces: Generator[str, None, None] | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        if self._pieces is None:
-            self._pieces = self._generate()
-        return self._pieces
-
-    def close(self) -> None:
-        """Stop generating and store what was said; safe to call at any time."""
-        if self._pieces is not None:
-            self._pieces.close()
-
-    def _generate(self) -> Generator[str, None, None]:
-        companion = self._companion
-        self.status = TurnStatus.FAILED
-        try:
-            if self.ahead is not None:
-                pieces = self.ahead.follow()
-            else:
-                assert self.prompt is not None  # respond() built it
-                pieces = companion.backend.stream(self.prompt, self.cancel)
-            for piece in pieces:
-                if self.first_token_s is None:
-                    self.first_token_s = time.perf_counter() - self._started
-                if not self.text:
-                    piece = piece.lstrip()
-                self.text += piece
-                yield piece
-            self.status = TurnStatus.INTERRUPTED if self.cancel.cancelled else TurnStatus.COMPLETE
-        except (KeyboardInterrupt, GeneratorExit):
-            self.status = TurnStatus.INTERRUPTED
-            raise
-        finally:
-            self.text = self.text.strip()
-            if not self.hold:
-                self.store()
-
-    def store(self, text: str | None = None, status: TurnStatus | None = None) -> Turn | None:
-        """Store the reply (by default all generated text, with its status), once."""
-        said = (self.text if text is None else text).strip()
-        if self.turn is None and said:
-            self.turn = self._companion.store.add_turn(
-                self.user_turn.session_id,
-                Role.COMPANION,
-                self._companion.persona.name,
-                said,
-                status or self.status,
-                importance=importance(said),
-            )
-            self._companion.last_turn_at = self.turn.created_at
-        return self.turn
 
 
 def stable_window(turns: list[Turn], limit: int) -> list[Turn]:
@@ -132,12 +49,10 @@ class Companion:
         builder: PromptBuilder,
         options: ChatOptions | None = None,
         memorizer: Memorizer | None = None,
-        talking_with: Callable[[], int] | None = None,
         known: tuple[Persona, UserProfile] | None = None,
     ) -> None:
-        """``talking_with`` counts the people the OS is talking with now (a server's
-        presence), so it can answer truthfully when asked. ``known``: the persona and
-        profile, when the caller has just read them from ``store``."""
+        """``known``: the persona and profile, when the caller has just read them from
+        ``store``."""
         persona, profile = known or (store.persona(), store.profile())
         if persona is None or profile is None:
             raise NotSetUp()
@@ -147,7 +62,6 @@ class Companion:
         self.builder = builder
         self.options = options or ChatOptions()
         self.memorizer = memorizer
-        self.talking_with = talking_with
         self.persona: Persona = persona
         self.profile: UserProfile = profile
         self._session: Session | None = None
@@ -182,64 +96,42 @@ class Companion:
         self.last_turn_at = None
         return current
 
-    def respond(
-        self,
-        text: str,
-        cancel: CancelToken | None = None,
-        hold: bool = False,
-        ahead: Speculation | None = None,
-    ) -> Reply:
-        """Store the user's turn now, before any generation, and return the reply stream.
-        With ``hold`` the reply is stored only by ``Reply.store`` (voice: what was heard).
-        ``ahead`` is a reply begun by ``speculate``: it is adopted if it answers these
-        very words (the reply is then cancelled through its token), and dropped if not."""
-        if not text.strip():
-            raise EmptyMessage()
-        if ahead is not None:
-            if not ahead.matches(text):
-                ahead.abandon()
-            ahead.store_free.wait()  # the store is used by one thread at a time
-            if ahead.cancel.cancelled:
-                ahead = None
-        # Everything before the model starts, on one database connection.
-        with self.store.one_connection():
-            session = self.session()
-            turn = self.store.add_turn(
-                session.id, Role.USER, self.profile.name, text, importance=importance(text)
-            )
-            self.last_turn_at = turn.created_at
-            if ahead is not None:
-                return Reply(self, turn, ahead.cancel, hold, ahead)
-            prompt = self.prompt_for(turn)
-        return Reply(self, turn, cancel or CancelToken(), hold, prompt=prompt)
-
-    def speculate(self, text: str) -> Speculation:
+    def speculate(self, text: str, context: Sequence[str] = ()) -> Speculation:
         """Begin replying to ``text`` before the turn is known to be over (voice, while the
-        user pauses): nothing is stored until ``respond(text, ahead=...)`` adopts it."""
-        return Speculation(text, lambda: self._speculative_prompt(text), self.backend)
+        user pauses); nothing is stored unless the turn adopts it."""
+        return Speculation(text, lambda: self._speculative_prompt(text, context), self.backend)
 
-    def _speculative_prompt(self, text: str) -> Prompt:
+    def _speculative_prompt(self, text: str, context: Sequence[str]) -> Prompt:
         # The same prompt prompt_for will build once the turn is stored: the recent turns
         # do not include it yet, and the memories are recalled for the same words.
         session = self.session()
         memories = self.retriever.recall(text, self.options.memories, exclude_session=session.id)
-        return self._prompt(session.id, memories, text)
+        return self._prompt(session.id, memories, text, context)
 
-    def prompt_for(self, user_turn: Turn) -> Prompt:
+    def prompt_for(
+        self, user_turn: Turn, context: Sequence[str] = (), tools: Sequence[ToolSpec] = ()
+    ) -> Prompt:
         memories = self.retriever.recall(
             user_turn.text, self.options.memories, exclude_session=user_turn.session_id
         )
-        return self._prompt(user_turn.session_id, memories, user_turn.text, user_turn.id)
+        return self._prompt(
+            user_turn.session_id, memories, user_turn.text, context, tools, user_turn.id
+        )
 
     def _prompt(
-        self, session_id: int, memories: list[Recollection], text: str, skip: int | None = None
+        self,
+        session_id: int,
+        memories: list[Recollection],
+        text: str,
+        context: Sequence[str] = (),
+        tools: Sequence[ToolSpec] = (),
+        skip: int | None = None,
     ) -> Prompt:
         recent = self.store.recent_turns(self.options.recent_turns + 1, session_id)
         history = stable_window([t for t in recent if t.id != skip], self.options.recent_turns)
-        count = None
-        if self.talking_with is not None and asks_about_presence(text):
-            count = self.talking_with()
-        return self.builder.build(self.persona, self.profile, history, memories, text, count)
+        return self.builder.build(
+            self.persona, self.profile, history, memories, text, context, tools
+        )
 
     def remember(self) -> int:
         """Index what was said since last time (embeddings, facts); call between turns."""
@@ -252,25 +144,22 @@ class Companion:
         self._reflection_due = True
         self._profile_fresh = False
 
-    def reflect_pending(self) -> list[Persona]:
-        """Reflect on every ended session not yet reflected on; return the new personas.
-        Cheap after most turns: the store is asked only when a session may have ended."""
-        if not self._reflection_due:
-            return []
-        grown = []
-        pending = self.store.unreflected_sessions()
-        if pending:
-            self.remember()  # consolidation reads the facts indexing extracts
-        for session in pending:
-            consolidate(self.store, session.id)
-            persona = reflect(self.store, self.backend, session.id)
+    @property
+    def reflection_due(self) -> bool:
+        """Whether an ended session may wait for its session-end jobs: at first, and after
+        this companion saw a session end (sessions another process ends, it picks up)."""
+        return self._reflection_due
+
+    def refresh(self, reread_persona: bool) -> None:
+        """After the session-end jobs: they may have grown the persona, and consolidation
+        (here or in another process) may have changed the profile."""
+        if reread_persona:
+            persona = self.store.persona()
             if persona is not None:
-                grown.append(persona)
                 self.persona = persona
-        if pending or not self._profile_fresh:
+        if reread_persona or not self._profile_fresh:
             profile = self.store.profile()
             if profile is not None:
                 self.profile = profile
             self._profile_fresh = True
-        self._reflection_due = False  # not before: a failed reflection is tried again
-        return grown
+        self._reflection_due = False  # not before: a failed job is tried again

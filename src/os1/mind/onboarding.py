@@ -11,8 +11,8 @@ from os1.domain import ChatMessage, Persona, Prompt, Role, TurnStatus, UserProfi
 from os1.domain.models import VOICES, Voice
 from os1.llm.base import LLMBackend
 from os1.memory.protocol import Store
-from os1.mind.prompting import PromptBuilder, one_line
-from os1.mind.templates import fill, load, word_list
+from os1.mind.prompting import PromptBuilder
+from os1.mind.templates import fill, load, one_line, word_list
 
 FALLBACK_NAMES: dict[Voice, tuple[str, ...]] = {
     "feminine": ("Samantha", "Ada", "Iris", "Clara", "Nora", "Maya", "Elena", "Lucia"),

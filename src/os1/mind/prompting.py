@@ -8,14 +8,12 @@ turn to the next.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 
-from os1.domain import ChatMessage, Persona, Prompt, Role, Turn, UserProfile
+from os1.domain import ChatMessage, Persona, Prompt, Role, ToolSpec, Turn, UserProfile
 from os1.memory.retrieval import Recollection
-from os1.mind.templates import fill, load
+from os1.mind.templates import fill, load, one_line
 
 TokenCounter = Callable[[str], int]
 ELLIPSIS = " […] "
@@ -30,11 +28,6 @@ class Budget:
     def prompt_tokens(self) -> int:
         # Room for the reply, plus a little slack for tokenizer differences at joins.
         return max(self.context_window - self.max_reply_tokens - 16, 64)
-
-
-def one_line(text: str) -> str:
-    """A transcript line for a base model: newlines would end the turn early."""
-    return " ".join(text.split())
 
 
 def fit(text: str, max_tokens: int, count: TokenCounter) -> str:
@@ -79,24 +72,12 @@ def persona_values(persona: Persona, profile: UserProfile) -> dict[str, str]:
     }
 
 
-@cache
-def _presence_question() -> re.Pattern[str]:
-    asks = load("presence")["asks"]
-    return re.compile("|".join(f"(?:{a})" for a in asks), re.IGNORECASE)
-
-
-def asks_about_presence(message: str) -> bool:
-    """Does the person ask how many people the OS is talking with?"""
-    return _presence_question().search(message) is not None
-
-
 class PromptBuilder:
     def __init__(self, budget: Budget, count: TokenCounter, temperature: float = 0.7) -> None:
         self.budget = budget
         self.count = count
         self.temperature = temperature
         self._templates = load("conversation")
-        self._presence = load("presence")
 
     def preamble(self, persona: Persona, profile: UserProfile) -> str:
         return fill(self._templates["preamble"], **persona_values(persona, profile))
@@ -108,10 +89,11 @@ class PromptBuilder:
         history: Sequence[Turn],
         memories: Sequence[Recollection],
         message: str,
-        talking_with: int | None = None,
+        context: Sequence[str] = (),
+        tools: Sequence[ToolSpec] = (),
     ) -> Prompt:
-        """``talking_with``: how many people the OS is talking with now, told to the model
-        when the person asked about it."""
+        """``context``: lines from skills about what is true now ("Theodore has a call at
+        3"), shown just before the newest line. ``tools``: offered to capable models."""
         values = persona_values(persona, profile)
         preamble = fill(self._templates["preamble"], **values)
         remaining = self.budget.prompt_tokens - self.count(preamble)
@@ -119,9 +101,12 @@ class PromptBuilder:
         user_line = f"{profile.name}: {one_line(message)}"
         user_line = fit(user_line, max(remaining // 2, 32), self.count)
         tail = f"{user_line}\n{persona.name}:"
-        if talking_with is not None:
-            values["count"] = f"{talking_with:,}"
-            tail = fill(self._presence["line"], **values) + "\n" + tail
+        asides = "".join(
+            fill(self._templates["context_line"], text=quoted(fit(one_line(c), 80, self.count)))
+            + "\n"
+            for c in context
+        )
+        tail = asides + tail
         remaining -= self.count(tail)
 
         memory_lines: list[str] = []
@@ -132,7 +117,7 @@ class PromptBuilder:
                 ai=persona.name,
                 when=memory.turn.created_at.strftime("on %d %B %Y"),
                 speaker=memory.turn.speaker,
-                text=fit(one_line(memory.turn.text), 60, self.count),
+                text=quoted(fit(one_line(memory.turn.text), 60, self.count)),
             )
             cost = self.count(line) + 1
             if cost > memory_budget:
@@ -155,11 +140,12 @@ class PromptBuilder:
         completion = fixed + body + "".join(m + "\n" for m in memory_lines) + tail
         return Prompt(
             completion=completion,
-            chat=self._chat(values, kept, memories[: len(memory_lines)], message, talking_with),
+            chat=self._chat(values, kept, memories[: len(memory_lines)], message, context),
             stop=("\n", f"{profile.name}:"),
             max_tokens=self.budget.max_reply_tokens,
             temperature=self.temperature,
             cache_prefix=len(fixed + body),
+            tools=tuple(tools),
         )
 
     def _chat(
@@ -168,7 +154,7 @@ class PromptBuilder:
         history: Sequence[Turn],
         memories: Sequence[Recollection],
         message: str,
-        talking_with: int | None,
+        context: Sequence[str],
     ) -> tuple[ChatMessage, ...]:
         messages = [ChatMessage("system", fill(self._templates["system"], **values))]
         for turn in history:
@@ -176,17 +162,29 @@ class PromptBuilder:
                 messages.append(ChatMessage("user", turn.text))
             else:
                 messages.append(ChatMessage("assistant", turn.text))
-        if memories:
-            listed = "\n".join(
-                f"- {m.turn.created_at:%d %B %Y}, {m.turn.speaker}: {m.turn.text}" for m in memories
-            )
+        # Memories and context lines hold words that are not the user's own message
+        # (earlier turns, a calendar invite's title): they go to the model as quoted data in
+        # the user's role, never in the system message, so they cannot pose as instructions.
+        notes = [
+            f"- {m.turn.created_at:%d %B %Y}, {m.turn.speaker} said: "
+            + quoted(one_line(m.turn.text))
+            for m in memories
+        ]
+        notes += [f"- {quoted(one_line(c))}" for c in context]
+        if notes:
+            listed = "\n".join(notes)
             messages.append(
-                ChatMessage("system", fill(self._templates["memory_system"], memories=listed))
+                ChatMessage("user", fill(self._templates["memory_data"], memories=listed))
             )
-        if talking_with is not None:
-            messages.append(ChatMessage("system", fill(self._presence["system"], **values)))
         messages.append(ChatMessage("user", message))
         return tuple(messages)
+
+
+def quoted(text: str) -> str:
+    """``text`` inside double quotes, with its own quotes and brackets made harmless, so a
+    stored ``")`` cannot end the quotation and speak as the prompt."""
+    cleaned = text.replace("\\", " ").replace('"', "'").replace("(", "[").replace(")", "]")
+    return f'"{cleaned}"'
 
 
 def _line(turn: Turn) -> str:

@@ -1,4 +1,5 @@
-"""Prompts live in TOML data files beside this module; this fills their placeholders."""
+"""Prompts live in TOML data files (``prompts/NAME.toml`` beside the module that owns them,
+the mind's or a skill's); this reads them and fills their placeholders."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from typing import Any
 
 
 @cache
-def load(name: str) -> dict[str, Any]:
-    text = files("os1.mind").joinpath("prompts", f"{name}.toml").read_text(encoding="utf-8")
+def load(name: str, package: str = "os1.mind") -> dict[str, Any]:
+    text = files(package).joinpath("prompts", f"{name}.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
 @cache
-def word_list(name: str) -> frozenset[str]:
-    text = files("os1.mind").joinpath("data", f"{name}.txt").read_text(encoding="utf-8")
+def word_list(name: str, package: str = "os1.mind") -> frozenset[str]:
+    text = files(package).joinpath("data", f"{name}.txt").read_text(encoding="utf-8")
     return frozenset(text.split())
+
+
+def one_line(text: str) -> str:
+    """A transcript line for a base model: newlines would end the turn early."""
+    return " ".join(text.split())
 
 
 def fill(template: str, **values: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from os1.domain import Turn
+from os1.mind.events import turn_dict
 from os1.server.state import ServerState
 from os1.server.tenancy import Tenant
 
@@ -44,13 +44,5 @@ async def run_in_executor(state: ServerState, tenant: Tenant, work: Callable[[],
     return await asyncio.get_running_loop().run_in_executor(state.pool, locked)
 
 
-def turn_json(turn: Turn) -> dict[str, Any]:
-    return {
-        "id": f"t{turn.id}",
-        "session_id": turn.session_id,
-        "role": turn.role.value,
-        "speaker": turn.speaker,
-        "text": turn.text,
-        "at": turn.created_at.isoformat(),
-        "status": turn.status.value,
-    }
+# One JSON form of a turn, the CLI's too.
+turn_json = turn_dict

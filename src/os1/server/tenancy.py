@@ -262,9 +262,7 @@ class Tenant:
             raise
 
     def _new_companion(self, store: Store) -> Companion:
-        return assembly.companion(
-            self.options, store, self.backend, self.shared.recall_embedders, self.talking_with
-        )
+        return assembly.companion(self.options, store, self.backend, self.shared.recall_embedders)
 
     def set_up(self, answers: Answers) -> tuple[str, str]:
         """The first meeting: store the answers, let the OS choose its name, greet."""

@@ -207,6 +207,57 @@ BEGIN
 END $$;
 """,
     ),
+    Migration(
+        4,
+        "agenda: scheduled items, notices, confirmations",
+        """
+CREATE TABLE scheduled (
+    user_id bigint NOT NULL,
+    id bigint NOT NULL,
+    skill text NOT NULL,
+    kind text NOT NULL,
+    text text NOT NULL,
+    due_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    payload jsonb NOT NULL DEFAULT '{}',
+    recurrence text NOT NULL DEFAULT '',
+    timezone text NOT NULL DEFAULT 'UTC',
+    status text NOT NULL DEFAULT 'pending',
+    fired_at timestamptz,
+    PRIMARY KEY (user_id, id)
+);
+-- The scheduler's question, every tick: which of this user's pending items are due?
+CREATE INDEX scheduled_pending ON scheduled (user_id, due_at) WHERE status = 'pending';
+CREATE TABLE notices (
+    user_id bigint NOT NULL,
+    id bigint NOT NULL,
+    text text NOT NULL,
+    source text NOT NULL,
+    created_at timestamptz NOT NULL,
+    due_at timestamptz,
+    late boolean NOT NULL DEFAULT false,
+    delivered_at timestamptz,
+    -- The item it came from. No foreign key: a notice is a record of what was said.
+    scheduled_id bigint,
+    PRIMARY KEY (user_id, id)
+);
+CREATE INDEX notices_pending ON notices (user_id, id) WHERE delivered_at IS NULL;
+CREATE TABLE confirmations (
+    user_id bigint NOT NULL,
+    id bigint NOT NULL,
+    skill text NOT NULL,
+    action text NOT NULL,
+    args jsonb NOT NULL,
+    question text NOT NULL,
+    asked_at timestamptz NOT NULL,
+    status text NOT NULL DEFAULT 'waiting',
+    answered_at timestamptz,
+    result text NOT NULL DEFAULT '',
+    PRIMARY KEY (user_id, id)
+);
+CREATE INDEX confirmations_waiting ON confirmations (user_id, id) WHERE status = 'waiting';
+""",
+    ),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from os1.domain import Persona, Session, Turn, UserProfile
+from os1.domain import Confirmation, Notice, Persona, Scheduled, Session, Turn, UserProfile
+from os1.memory.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
 from os1.memory.codec import now, persona_to_json, profile_to_json
 from os1.memory.columns import fact_columns, session_columns, summary_columns, turn_columns
 from os1.memory.derived import Fact, Summary
@@ -33,7 +34,16 @@ def context_of_previous(new: bool) -> str:
 
 
 # The tables whose ids are numbered per user.
-NUMBERED = {"sessions", "turns", "facts", "summaries", "persona_versions"}
+NUMBERED = {
+    "sessions",
+    "turns",
+    "facts",
+    "summaries",
+    "persona_versions",
+    "scheduled",
+    "notices",
+    "confirmations",
+}
 
 
 def inserted_id(cursor: Cursor) -> int:
@@ -179,6 +189,16 @@ class PostgresRestorer:
         vectors: npt.NDArray[np.float32],
     ) -> None:
         insert_vectors(self._conn, self._user, model, kind, rows, vectors)
+
+    def scheduled(self, item: Scheduled) -> int:
+        return inserted_id(self._insert("scheduled", item.id, scheduled_columns(item, utc)))
+
+    def notice(self, notice: Notice) -> int:
+        return inserted_id(self._insert("notices", notice.id, notice_columns(notice, utc)))
+
+    def confirmation(self, confirmation: Confirmation) -> int:
+        columns = confirmation_columns(confirmation, utc)
+        return inserted_id(self._insert("confirmations", confirmation.id, columns))
 
 
 def utc(moment: datetime) -> datetime:

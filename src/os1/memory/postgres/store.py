@@ -14,14 +14,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from os1.domain import Persona, Role, Session, Turn, TurnStatus, UserProfile
+from os1.domain import Persona, Role, Session, SkillMigration, Turn, TurnStatus, UserProfile
 from os1.memory.codec import now, persona_from_json, profile_from_json
 from os1.memory.columns import MEMORY_TABLES
+from os1.memory.postgres import skill_schema
+from os1.memory.postgres.agenda import PostgresAgenda
 from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Connection, Database, database
 from os1.memory.postgres.derived import PostgresDerived
 from os1.memory.postgres.migrations import USER_LOCK_CLASS, schema_version
 from os1.memory.postgres.restore import PostgresRestorer, insert_timings, utc
-from os1.memory.protocol import IndexChanges
+from os1.memory.protocol import Agenda, IndexChanges
 from os1.memory.store import query_words, search_by_rank
 
 SESSION_COLUMNS = "id, started_at, ended_at, reflected_at"
@@ -36,6 +38,8 @@ class PostgresStore(PostgresDerived):
         self.url = url
         self.user_id = int(user_id)
         self._database: Database = database(url, pool_size)
+        # Typed as the protocol (a settable attribute of ``Store``); the assignment checks it.
+        self.agenda: Agenda = PostgresAgenda(self._database, self.user_id, self._write)
 
     # --- connections ------------------------------------------------------------
 
@@ -70,6 +74,12 @@ class PostgresStore(PostgresDerived):
     def schema_version(self) -> int:
         with self._database.connection() as conn:
             return schema_version(conn)
+
+    def apply_skill_migrations(self, migrations: Sequence[SkillMigration]) -> list[str]:
+        if not migrations:
+            return []
+        with self._database.connection() as conn:
+            return skill_schema.apply(conn, migrations)
 
     def close(self) -> None:
         """Nothing to release: the connections belong to the process's shared pool."""

@@ -15,9 +15,8 @@ from dataclasses import replace
 from os1.domain import Role, UserProfile
 from os1.memory.derived import Fact, Summary
 from os1.memory.protocol import Store
-from os1.mind.prompting import one_line
-from os1.mind.reflection import WORD
-from os1.mind.templates import word_list
+from os1.mind.templates import one_line, word_list
+from os1.skills.reflection.journal import PACKAGE, WORD
 
 MAX_SUMMARY_TURNS = 3
 MAX_PROFILE_VALUES = 3
@@ -74,7 +73,7 @@ def insights(store: Store, min_sessions: int = 2) -> list[Summary]:
     profile = store.profile()
     if profile is None:
         return []
-    stop = word_list("stopwords") | {profile.name.lower()}
+    stop = word_list("stopwords", PACKAGE) | {profile.name.lower()}
     sessions_of: dict[str, set[int]] = defaultdict(set)
     turns_of: dict[str, list[int]] = defaultdict(list)
     counts: Counter[str] = Counter()

@@ -15,9 +15,9 @@ from os1.domain import ChatMessage, JournalEntry, Persona, Prompt, Role, Turn, U
 from os1.llm.base import BackendError, LLMBackend
 from os1.memory.codec import now
 from os1.memory.protocol import Store
-from os1.mind.prompting import one_line
-from os1.mind.templates import fill, load, word_list
+from os1.mind.templates import fill, load, one_line, word_list
 
+PACKAGE = "os1.skills.reflection"
 MAX_INTERESTS = 8
 WORD = re.compile(r"[a-zA-Z][a-zA-Z'-]{2,}")
 LOW_WORDS = frozenset(
@@ -29,7 +29,7 @@ LAUGH_WORDS = frozenset("haha hahaha lol funny joke laugh laughing hilarious".sp
 
 def topics(turns: Sequence[Turn], exclude: Sequence[str], n: int = 3) -> list[str]:
     """The user's most repeated content words in the session."""
-    stop = word_list("stopwords") | {e.lower() for e in exclude}
+    stop = word_list("stopwords", PACKAGE) | {e.lower() for e in exclude}
     counts: Counter[str] = Counter()
     for turn in turns:
         if turn.role is Role.USER:
@@ -52,7 +52,7 @@ def _journal(
     backend: LLMBackend, persona: Persona, profile: UserProfile, turns: Sequence[Turn], about: str
 ) -> str:
     transcript = "\n".join(f"{t.speaker}: {one_line(t.text)[:300]}" for t in turns[-12:])
-    template = load("reflection")
+    template = load("reflection", PACKAGE)
     values = {
         "ai": persona.name,
         "user": profile.name,
