@@ -26,7 +26,7 @@ ALLOWED = {
 }
 # What a skill may use of the mind: the skill API, and prompt templates.
 SKILL_API = {"os1.mind.skill", "os1.mind.hookspecs", "os1.mind.templates"}
-TOP_LEVEL = {"config", "__init__"}
+TOP_LEVEL = {"config", "options", "__init__"}
 # The web framework is the server's business alone.
 WEB_FRAMEWORK = {"starlette", "uvicorn"}
 

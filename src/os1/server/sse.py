@@ -67,7 +67,7 @@ async def events(request: Request) -> Response:
             yield event("hello", {"account": tenant.account.name, "version": __version__})
             while True:
                 try:
-                    notice = await asyncio.wait_for(queue.get(), state.options.heartbeat_s)
+                    notice = await asyncio.wait_for(queue.get(), state.options.server.heartbeat_s)
                 except TimeoutError:
                     yield event("heartbeat", {})
                     continue
