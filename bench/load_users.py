@@ -12,16 +12,15 @@ from __future__ import annotations
 import multiprocessing
 import random
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from os1 import config
 from os1.domain import Role, UserProfile
 from os1.llm.scripted import ScriptedBackend
 from os1.memory.codec import now
 from os1.mind import assembly
 from os1.mind.onboarding import Answers, initial_persona
+from os1.options import load as load_options
 from os1.server.accounts import open_accounts
 
 PETS = ("dog", "cat", "parrot", "tortoise", "rabbit", "goldfish")
@@ -60,7 +59,7 @@ def questions(user_index: int) -> list[str]:
 def create_accounts(home: Path, environ: dict[str, str], count: int) -> list[tuple[int, str]]:
     """``count`` accounts in one transaction, where the server will look for them (SQLite
     in the home, or ``store.url``'s PostgreSQL): (id, token) each."""
-    accounts = open_accounts(config.load({**environ, "OS1_HOME": str(home)}))
+    accounts = open_accounts(load_options({**environ, "OS1_HOME": str(home)}))
     try:
         made = accounts.add_many([f"load{i:05d}" for i in range(count)])
     finally:
@@ -69,10 +68,10 @@ def create_accounts(home: Path, environ: dict[str, str], count: int) -> list[tup
 
 
 def _seed_some(home: str, environ: dict[str, str], users: list[tuple[int, int]]) -> int:
-    settings = config.load({**environ, "OS1_HOME": home})
+    options = load_options({**environ, "OS1_HOME": home})
     for index, user_id in users:
         user_home = Path(home) / "users" / str(user_id)
-        store = assembly.open_store(replace(settings, home=user_home), user_id=user_id)
+        store = assembly.open_store(options.for_home(user_home).store, user_id=user_id)
         try:
             name = f"Person{index}"
             answers = Answers(name=name, social="social")
@@ -86,7 +85,7 @@ def _seed_some(home: str, environ: dict[str, str], users: list[tuple[int, int]])
                 store.add_turn(session.id, role, speaker, text, at=at)
             store.end_session(session.id, began + timedelta(minutes=10))
             store.mark_reflected(session.id)
-            assembly.memorizer(settings, store, [], ScriptedBackend).index()
+            assembly.memorizer(options.memory, store, [], ScriptedBackend).index()
         finally:
             store.close()
     return len(users)
@@ -105,8 +104,10 @@ def seed_users(home: Path, environ: dict[str, str], user_ids: list[int], process
 
 def store_kind(home: Path, environ: dict[str, str], user_id: int) -> str:
     """Which store the users' data is in (the class ``assembly.open_store`` chose)."""
-    settings = config.load({**environ, "OS1_HOME": str(home)})
-    store = assembly.open_store(replace(settings, home=home / "users" / str(user_id)), user_id)
+    options = load_options({**environ, "OS1_HOME": str(home)}).for_home(
+        home / "users" / str(user_id)
+    )
+    store = assembly.open_store(options.store, user_id)
     try:
         return type(store).__name__
     finally:

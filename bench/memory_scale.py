@@ -184,13 +184,13 @@ def synthesise(store: SQLiteStore, embedders: list[Embedder], size: int) -> None
             picks = choices[start_row : start_row + 20_000]
             vectors = contexts[picks] + noise.normal(0, 0.02, (len(picks), contexts.shape[1]))
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            store.put_vectors(
+            store.vectors.put(
                 embedder.name, "context", [(t, 0) for t in chunk], vectors.astype(np.float32)
             )
             # Two sentence units per turn, as measured on real conversations (~2.4).
             for idx in range(2):
                 unit = units[[(p * 2 + idx) % len(units) for p in picks]]
-                store.put_vectors(embedder.name, "unit", [(t, idx) for t in chunk], unit)
+                store.vectors.put(embedder.name, "unit", [(t, idx) for t in chunk], unit)
 
 
 def _fake_turn(said: str) -> Any:

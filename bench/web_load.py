@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from os1.config import load
 from os1.llm.scripted import ScriptedBackend
+from os1.options import load
 from os1.server.app import create_app
 from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels
@@ -31,9 +31,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 def start_server(home: Path) -> tuple[str, str, uvicorn.Server]:
-    settings = load({"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": ""})
-    shared = SharedModels(settings, backend=ScriptedBackend(["Hello."]), embedders=[])
-    state = ServerState.create(settings, shared=shared)
+    options = load({"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": ""})
+    shared = SharedModels(options, backend=ScriptedBackend(["Hello."]), embedders=[])
+    state = ServerState.create(options, shared=shared)
     token = state.accounts.add("bench")[1]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ TEST_POSTGRES_URL = os.environ.get(URL_VARIABLE, "")
 
 # Registered once: tests choose it with OS1_MODEL_BACKEND=scripted.
 SCRIPTED_REPLIES: list[str] = ["I'm here with you."]
-registry.register("scripted", lambda settings: ScriptedBackend(list(SCRIPTED_REPLIES)))
+registry.register("scripted", lambda model: ScriptedBackend(list(SCRIPTED_REPLIES)))
 
 
 @pytest.fixture

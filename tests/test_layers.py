@@ -26,7 +26,7 @@ ALLOWED = {
 }
 # What a skill may use of the mind: the skill API, and prompt templates.
 SKILL_API = {"os1.mind.skill", "os1.mind.hookspecs", "os1.mind.templates"}
-TOP_LEVEL = {"config", "__init__"}
+TOP_LEVEL = {"config", "options", "__init__"}
 # The web framework is the server's business alone.
 WEB_FRAMEWORK = {"starlette", "uvicorn"}
 
@@ -136,3 +136,22 @@ def test_only_the_postgresql_backend_imports_the_driver() -> None:
     assert not wrong, wrong
     assert postgres_module(Path("server/presence_pg.py"))
     assert not postgres_module(Path("server/app.py"))
+
+
+# The SQLite store's own modules; what both stores share lives in neutral ones (codec,
+# columns, errors, search, protocol).
+SQLITE_MODULES = {
+    "os1.memory.store",
+    "os1.memory.derived",
+    "os1.memory.schema",
+    "os1.memory.sqlite_restore",
+}
+
+
+def test_the_postgresql_store_does_not_import_the_sqlite_store() -> None:
+    wrong = [
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in (SRC / "memory" / "postgres").rglob("*.py")
+        for name in imported_names(path) & SQLITE_MODULES
+    ]
+    assert not wrong, wrong

@@ -11,12 +11,13 @@ import pytest
 from os1.domain import Role
 from os1.memory import portability
 from os1.memory.embedding import Embedder, load_embedder
+from os1.memory.errors import StoreError
 from os1.memory.extraction import extract_rules, importance, parse_model_facts
 from os1.memory.ingest import Memorizer
 from os1.memory.postgres import PostgresStore
 from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.store import SQLiteStore
 from os1.memory.timeparse import parse
 
 T0 = datetime(2023, 5, 1, 10, 0, tzinfo=UTC)
@@ -108,9 +109,9 @@ def test_model_structured_output_is_validated() -> None:
 
 def test_changed_fact_supersedes_the_old_one_and_keeps_it(memory: tuple) -> None:
     store, _, _ = memory
-    places = [f for f in store.facts(include_past=True) if f.predicate == "lives in"]
+    places = [f for f in store.facts.list(include_past=True) if f.predicate == "lives in"]
     assert [f.value for f in places] == ["Santa Monica", "Los Angeles"]  # newest first
-    current = [f for f in store.facts() if f.predicate == "lives in"]
+    current = [f for f in store.facts.list() if f.predicate == "lives in"]
     assert len(current) == 1 and current[0].value.startswith("Santa Monica")
     old = [f for f in places if f.valid_to is not None]
     assert old and old[0].superseded_by == current[0].id
@@ -119,7 +120,7 @@ def test_changed_fact_supersedes_the_old_one_and_keeps_it(memory: tuple) -> None
 
 def test_every_fact_links_to_its_source_turn(memory: tuple) -> None:
     store, _, names = memory
-    for fact in store.facts(include_past=True):
+    for fact in store.facts.list(include_past=True):
         assert fact.source_turn_ids and all(t in names for t in fact.source_turn_ids)
 
 
@@ -158,17 +159,17 @@ def test_forget_removes_turn_facts_summaries_and_vectors(memory: tuple) -> None:
     sister = next(t for t, n in names.items() if n == "s1t1")
     summary = summarize_session(store, 1)
     assert summary is not None and sister in summary.source_turn_ids
-    assert any(f.value == "Ann" for f in store.facts())
+    assert any(f.value == "Ann" for f in store.facts.list())
     assert retriever.search("sister Ann Paris", 1)[0][0].id == sister
 
     gone = store.forget_turns([sister])
     assert gone["turns"] == 1 and gone["facts"] >= 1 and gone["summaries"] == 1
     assert gone["vectors"] >= 2
-    assert not any("Ann" in f.value for f in store.facts(include_past=True))
-    assert store.summaries(session_id=1) == []
+    assert not any("Ann" in f.value for f in store.facts.list(include_past=True))
+    assert store.summaries.list(session_id=1) == []
     assert store.search_turns("Ann", 5) == []
     assert all(t.id != sister for t, _ in retriever.search("sister Ann Paris", 9))
-    vectors, _ = store.vectors_after(0)
+    vectors, _ = store.vectors.after(0)
     assert all(sister not in owners for owners, _ in vectors.values())
 
 
@@ -292,19 +293,19 @@ def test_vectors_load_in_batches_like_all_at_once(
     memory: tuple, e5: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, full, _ = memory
-    batched, last = store.vectors_after(0, limit=2)
+    batched, last = store.vectors.after(0, limit=2)
     assert sum(len(ids) for ids, _ in batched.values()) == 2
-    rest, end = store.vectors_after(last, limit=10_000)
-    assert end == store.last_vector_rowid()
-    assert store.vectors_after(end)[1] == end
-    counts = store.vector_counts_after(0)
+    rest, end = store.vectors.after(last, limit=10_000)
+    assert end == store.vectors.last_rowid()
+    assert store.vectors.after(end)[1] == end
+    counts = store.vectors.counts_after(0)
     assert sum(counts.values()) == 2 + sum(len(ids) for ids, _ in rest.values())
     # A retriever that reads two vectors at a time ranks exactly as one that read them all.
     small = HybridRetriever(
         store, [e5], participants=["Theodore", "Samantha"], asker="Theodore", companion="Samantha"
     )
-    reads = store.vectors_after
-    monkeypatch.setattr(store, "vectors_after", lambda after: reads(after, limit=2))
+    reads = store.vectors.after
+    monkeypatch.setattr(store.vectors, "after", lambda after: reads(after, limit=2))
     for question in ("Where did I go hiking?", "Did I sign the divorce papers?"):
         assert [t.id for t, _ in small.search(question, 5)] == [
             t.id for t, _ in full.search(question, 5)

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from os1 import config
 from os1.cli.main import cli
 from os1.domain import ChatMessage, Prompt
 from os1.llm.base import BackendError, BackendUnavailable, CancelToken
 from os1.llm.openai_compat import OpenAICompatBackend, list_ollama_models
 from os1.llm.registry import create_backend
+from os1.options import load as load_options
 from tests.support.fake_openai_server import FakeOpenAIServer, running
 
 PROMPT = Prompt(
@@ -105,12 +105,12 @@ def test_auto_detects_a_local_ollama(home: Path, monkeypatch: pytest.MonkeyPatch
     with running(models=("llama3.2:1b", "qwen3:4b")) as ollama:
         assert list_ollama_models(ollama.url) == ["llama3.2:1b", "qwen3:4b"]
         monkeypatch.setenv("OS1_MODEL_OLLAMA_URL", ollama.url)
-        backend = create_backend(config.load())
+        backend = create_backend(load_options().model)
         assert isinstance(backend, OpenAICompatBackend)
         assert backend.base_url == f"{ollama.url}/v1"
         assert backend.model == "llama3.2:1b"
         monkeypatch.setenv("OS1_MODEL_NAME", "qwen3:4b")
-        chosen = create_backend(config.load())
+        chosen = create_backend(load_options().model)
         assert isinstance(chosen, OpenAICompatBackend)
         assert chosen.model == "qwen3:4b"
 

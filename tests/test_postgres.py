@@ -19,11 +19,12 @@ from os1.domain import Persona, Role, UserProfile
 from os1.memory import portability
 from os1.memory.columns import MEMORY_TABLES
 from os1.memory.embedding import load_embedder
+from os1.memory.errors import StoreError
 from os1.memory.extraction import ExtractedFact
 from os1.memory.ingest import Memorizer
 from os1.memory.postgres import LATEST, PostgresStore, upgrade
 from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore, StoreError
+from os1.memory.store import SQLiteStore
 from os1.server.accounts import AccountError, Accounts
 from os1.server.accounts_postgres import PostgresAccounts
 from tests.support.postgres import PostgresDatabases
@@ -36,9 +37,9 @@ def fill(store: PostgresStore | SQLiteStore, word: str) -> list[int]:
     session = store.start_session()
     said = store.add_turn(session.id, Role.USER, "Theodore", f"My secret is {word}.")
     reply = store.add_turn(session.id, Role.COMPANION, "Samantha", f"{word}, noted.")
-    store.add_fact(ExtractedFact("preference", "Theodore", "likes", word, 0.5), [said.id])
-    store.add_summary("session", f"Talked about {word}", [said.id], session.id)
-    store.put_vectors("m", "context", [(said.id, 0), (reply.id, 0)], np.eye(2, 4, dtype=np.float32))
+    store.facts.add(ExtractedFact("preference", "Theodore", "likes", word, 0.5), [said.id])
+    store.summaries.add("session", f"Talked about {word}", [said.id], session.id)
+    store.vectors.put("m", "context", [(said.id, 0), (reply.id, 0)], np.eye(2, 4, dtype=np.float32))
     store.save_timings(said.id, {"first_token": 0.3})
     store.set_state("facts_through_turn", reply.id)
     store.end_session(session.id)
@@ -52,20 +53,20 @@ def test_a_store_reads_and_writes_only_its_own_users_rows(postgres_url: str) -> 
 
     for store, mine, theirs in ((seven, "zanzibar", "walrus"), (eight, "walrus", "zanzibar")):
         assert [t.text for t in store.turns()] == [f"My secret is {mine}.", f"{mine}, noted."]
-        assert store.search_turns(theirs, 10) == [] and store.search_facts(theirs, 10) == []
-        assert [f.value for f in store.facts(include_past=True)] == [mine]
-        assert [s.text for s in store.summaries()] == [f"Talked about {mine}"]
+        assert store.search_turns(theirs, 10) == [] and store.facts.search(theirs, 10) == []
+        assert [f.value for f in store.facts.list(include_past=True)] == [mine]
+        assert [s.text for s in store.summaries.list()] == [f"Talked about {mine}"]
         profile = store.profile()
         assert profile is not None and profile.name == f"Person {mine}"
         assert len(store.persona_history()) == 1 and len(store.sessions()) == 1
-        vectors, _ = store.vectors_after(0)
+        vectors, _ = store.vectors.after(0)
         assert sum(len(ids) for ids, _ in vectors.values()) == 2
     # Eight's store, given seven's ids, changes nothing of seven's.
     eight.forget_turns(sevens)
-    eight.edit_fact(1, "changed")
-    assert eight.turns() == [] and eight.vectors_after(0)[1] == 0
+    eight.facts.edit(1, "changed")
+    assert eight.turns() == [] and eight.vectors.after(0)[1] == 0
     assert seven.turns()[0].text == "My secret is zanzibar."
-    kept = seven.fact(1)
+    kept = seven.facts.get(1)
     assert kept is not None and kept.value == "zanzibar"
     assert seven.timings(sevens[0]) == {"first_token": 0.3}
 
@@ -76,9 +77,9 @@ def test_erasing_one_user_leaves_every_other_users_rows(postgres_url: str) -> No
     eights = fill(eight, "walrus")
     erased = seven.erase()
     assert erased["turns"] == 2 and erased["sessions"] == 1 and erased["profile"] == 1
-    assert seven.turns() == [] and seven.profile() is None and seven.vectors_after(0)[0] == {}
+    assert seven.turns() == [] and seven.profile() is None and seven.vectors.after(0)[0] == {}
     assert [t.id for t in eight.turns()] == eights and eight.timings(eights[0])
-    assert [f.value for f in eight.facts()] == ["walrus"] and len(eight.summaries()) == 1
+    assert [f.value for f in eight.facts.list()] == ["walrus"] and len(eight.summaries.list()) == 1
     assert eight.profile() is not None and len(eight.persona_history()) == 1
     with psycopg.connect(postgres_url) as conn:
         for table in MEMORY_TABLES:
@@ -176,7 +177,7 @@ def test_db_migrate_moves_everything_and_recall_works_on_the_copy(
     assert result.exit_code == 0, result.output
     copy = PostgresStore(postgres_url, 0)
     assert list(portability.records(copy)) == list(portability.records(local))
-    ours, theirs = local.vectors_after(0)[0], copy.vectors_after(0)[0]
+    ours, theirs = local.vectors.after(0)[0], copy.vectors.after(0)[0]
     assert ours.keys() == theirs.keys()
     for key in ours:
         assert np.array_equal(ours[key][0], theirs[key][0])
@@ -184,7 +185,7 @@ def test_db_migrate_moves_everything_and_recall_works_on_the_copy(
     assert copy.timings(1) == local.timings(1)
     hits = HybridRetriever(copy, [e5]).search("Where did I go hiking?", 2)
     assert any("Griffith" in turn.text for turn, _ in hits)
-    assert copy.turns_without_vectors(e5.name) == []  # nothing to re-embed
+    assert copy.vectors.turns_without(e5.name) == []  # nothing to re-embed
 
     again = runner.invoke(cli, ["db", "migrate", "--to", postgres_url])
     assert again.exit_code == 0 and "already moved" in again.output
@@ -223,7 +224,7 @@ def test_one_connection_borrows_once_and_new_turns_get_their_context(postgres_ur
     store = PostgresStore(postgres_url, 7)
     session = store.start_session()
     with store.one_connection():
-        pids = {store._one("SELECT pg_backend_pid()")[0] for _ in range(5)}
+        pids = {store._user.one("SELECT pg_backend_pid()")[0] for _ in range(5)}
         store.add_turn(session.id, Role.USER, "Theodore", "Did you see the eclipse?")
         store.add_turn(session.id, Role.COMPANION, "Samantha", "Yes, last Saturday!")
     assert len(pids) == 1  # every call inside used the same connection

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from os1.config import load
 from os1.domain import Prompt, Role
 from os1.llm.base import CancelToken
 from os1.llm.gate import BusyNotice, GatedBackend, ModelBusy, ModelGate, listening
@@ -24,10 +24,11 @@ from os1.llm.openai_compat import OpenAICompatBackend
 from os1.llm.scripted import ScriptedBackend, bench_backend, parse_timing
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
+from os1.options import load
 from os1.server import tenancy
 from os1.server.app import create_app
 from os1.server.presence import LocalPresence
-from os1.server.state import ServerOptions, ServerState
+from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels
 from tests.support.fake_openai_server import running as fake_openai
 from tests.test_server import FakeVoiceEngines, Server, set_up
@@ -49,11 +50,11 @@ class HeldBackend(ScriptedBackend):
 
 def gated_server(home: Path, backend: ScriptedBackend | OpenAICompatBackend, **env: str) -> Server:
     environ = {"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": "", **env}
-    settings = load(environ)
+    options = load(environ)
     state = ServerState.create(
-        settings,
-        ServerOptions(requests_per_minute=6000, burst=1000),
-        SharedModels(settings, backend=backend, embedders=[]),  # type: ignore[arg-type]
+        options,
+        replace(options.server, requests_per_minute=6000, burst=1000),
+        SharedModels(options, backend=backend, embedders=[]),  # type: ignore[arg-type]
         FakeVoiceEngines(),
     )
     tokens = {name: state.accounts.add(name)[1] for name in ("alice", "bob", "carol")}

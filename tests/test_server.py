@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,12 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from os1.cli.main import cli
-from os1.config import load
 from os1.llm.scripted import ScriptedBackend
 from os1.mind.events import Generated, Token
+from os1.options import load
 from os1.server.accounts import Accounts, token_hash
 from os1.server.app import create_app
-from os1.server.state import ServerOptions, ServerState
+from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels
 from os1.voice.listening import SilencePolicy, TurnEndPolicy
 from os1.voice.stt import Recognizer
@@ -108,7 +108,9 @@ class Server:
         return [p.completion + " ".join(m.content for m in p.chat) for p in self.backend.prompts]
 
 
-def make_server(home: Path, options: ServerOptions | None = None, store_url: str = "") -> Server:
+def make_server(home: Path, store_url: str = "", **server: Any) -> Server:
+    """``server``: ServerOptions fields to change from the settings (by default, room
+    for many requests and a quick heartbeat)."""
     # Room for both users' replies at once: no test here waits for a model slot.
     environ = {
         "OS1_HOME": str(home),
@@ -116,12 +118,15 @@ def make_server(home: Path, options: ServerOptions | None = None, store_url: str
         "OS1_STORE_URL": store_url,
         "OS1_SERVER_MODEL_CONCURRENCY": "4",
     }
-    settings = load(environ)
+    configured = load(environ)
     backend = ScriptedBackend(["I'm here with you."])
     state = ServerState.create(
-        settings,
-        options or ServerOptions(requests_per_minute=6000, burst=1000, heartbeat_s=0.2),
-        SharedModels(settings, backend=backend, embedders=[]),
+        configured,
+        replace(
+            configured.server,
+            **(server or {"requests_per_minute": 6000, "burst": 1000, "heartbeat_s": 0.2}),
+        ),
+        SharedModels(configured, backend=backend, embedders=[]),
         FakeVoiceEngines(),
     )
     tokens = {name: state.accounts.add(name)[1] for name in SECRETS}
@@ -249,7 +254,7 @@ def test_oversize_and_malformed_bodies_get_clear_4xx(client: TestClient, server:
 
 
 def test_rate_limit_answers_429_with_retry_after(home: Path) -> None:
-    server = make_server(home, ServerOptions(requests_per_minute=60, burst=3))
+    server = make_server(home, requests_per_minute=60, burst=3)
     with TestClient(create_app(server.state)) as client:
         codes = [client.get("/v1/me", headers=server.auth("alice")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -312,9 +317,9 @@ def test_one_user_never_reads_searches_forgets_or_exports_anothers_data(
 def test_each_user_has_their_own_home_and_database(client: TestClient, server: Server) -> None:
     for user in SECRETS:
         set_up(client, server, user)
-    homes = sorted(p.name for p in (server.state.settings.home / "users").iterdir())
+    homes = sorted(p.name for p in (server.state.options.home / "users").iterdir())
     assert homes == ["1", "2"]
-    assert all((server.state.settings.home / "users" / h / "os1.db").exists() for h in homes)
+    assert all((server.state.options.home / "users" / h / "os1.db").exists() for h in homes)
 
 
 def test_on_postgresql_users_share_one_database_and_never_each_others_rows(
@@ -388,9 +393,7 @@ def test_websocket_chat_streams_and_reports_bad_messages(
 
 
 def test_idle_and_oversize_websockets_are_closed(home: Path) -> None:
-    server = make_server(
-        home, ServerOptions(ws_idle_timeout_s=0.3, ws_max_text_bytes=1000, heartbeat_s=0.2)
-    )
+    server = make_server(home, ws_idle_timeout_s=0.3, ws_max_text_bytes=1000, heartbeat_s=0.2)
     with TestClient(create_app(server.state)) as client:
         with client.websocket_connect("/v1/chat", headers=server.auth("alice")) as ws:
             ws.receive_json()

@@ -23,7 +23,7 @@ from os1.mind import plugins
 from os1.mind.voice_conversation import VoiceConversation
 from os1.server import notices
 from os1.server.app import create_app
-from os1.server.state import ServerOptions, ServerState
+from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels, Tenant
 from os1.voice.speaking import FileSink
 from tests import server_skill
@@ -51,10 +51,9 @@ def with_the_skill(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def server(home: Path) -> Server:
-    options = ServerOptions(
-        requests_per_minute=6000, burst=1000, heartbeat_s=0.2, notice_check_s=0.2
+    return make_server(
+        home, requests_per_minute=6000, burst=1000, heartbeat_s=0.2, notice_check_s=0.2
     )
-    return make_server(home, options)
 
 
 @pytest.fixture
@@ -209,9 +208,9 @@ def test_a_reminder_falling_due_reaches_the_open_stream_once(server: Server) -> 
     assert seen[0]["event"] == "hello" and seen[1]["event"] == "heartbeat"
     assert seen[-1]["text"] == "Reminder: stretch" and seen[-1]["late"] is False
     # Claimed once: a second worker on the same store finds nothing more to say.
-    settings = server.state.settings
-    shared = SharedModels(settings, backend=server.backend, embedders=[])
-    other = ServerState.create(settings, server.state.options, shared, FakeVoiceEngines())
+    options = server.state.options
+    shared = SharedModels(options, backend=server.backend, embedders=[])
+    other = ServerState.create(options, None, shared, FakeVoiceEngines())
     account = tenant.account
     assert notices.due_notices(other.tenants.for_account(account)) == []
     assert notices.due_notices(tenant) == []

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from os1.domain import Persona, Role, TurnStatus, UserProfile
+from os1.memory.errors import StoreBusy, StoreError
 from os1.memory.extraction import ExtractedFact
 from os1.memory.protocol import Store
-from os1.memory.store import SQLiteStore, StoreBusy, StoreError
+from os1.memory.store import SQLiteStore
 
 
 @pytest.fixture
@@ -154,7 +155,7 @@ def test_index_changes_and_turns_after_state_read_what_is_new(store: Store) -> N
     assert changes.generation == 0 and changes.last_vector_rowid == 0
     assert [t.id for t in store.index_changes(3, limit=10).turns] == [4, 5]
     assert store.index_changes(5, limit=10).turns == []
-    store.put_vectors("m", "context", [(2, 0)], np.ones((1, 4), np.float32))
+    store.vectors.put("m", "context", [(2, 0)], np.ones((1, 4), np.float32))
     assert store.index_changes(5, limit=10).last_vector_rowid > 0
     store.set_state("facts_through_turn", 3)
     assert [t.id for t in store.turns_after_state("facts_through_turn")] == [4, 5]
@@ -181,30 +182,31 @@ def test_editing_a_turn_drops_what_came_from_its_old_words(store: Store) -> None
     session = store.start_session()
     said = store.add_turn(session.id, Role.USER, "Theodore", "My sister Anna lives in Lisbon.")
     reply = store.add_turn(session.id, Role.COMPANION, "Samantha", "That sounds lovely.")
-    store.add_fact(ExtractedFact("relationship", "Theodore", "sister", "Anna", 0.8), [said.id])
-    store.add_summary("session", "Theodore's sister lives in Lisbon", [said.id], session.id)
-    store.put_vectors("m", "context", [(said.id, 0), (reply.id, 0)], np.eye(2, 4, dtype=np.float32))
+    store.facts.add(ExtractedFact("relationship", "Theodore", "sister", "Anna", 0.8), [said.id])
+    store.summaries.add("session", "Theodore's sister lives in Lisbon", [said.id], session.id)
+    store.vectors.put("m", "context", [(said.id, 0), (reply.id, 0)], np.eye(2, 4, dtype=np.float32))
     assert reply.id in dict(store.bm25("Lisbon", 10))  # the reply carries it as context
 
     dropped = store.edit_turn(said.id, "My sister Maria lives in Porto.")
     assert dropped == {"facts": 1, "summaries": 1, "vectors": 1}
-    assert store.facts(include_past=True) == [] and store.summaries() == []
+    assert store.facts.list(include_past=True) == [] and store.summaries.list() == []
     # The next turn's context is rebuilt from the new words, and both are re-embedded.
     assert store.bm25("Lisbon", 10) == []
     assert set(dict(store.bm25("Porto", 10))) == {said.id, reply.id}
-    assert store.turns_without_vectors("m") == [said.id, reply.id]
+    assert store.vectors.turns_without("m") == [said.id, reply.id]
     assert store.state("generation") == 1
 
 
 def test_editing_a_summary(store: Store) -> None:
     session = store.start_session()
     turn = store.add_turn(session.id, Role.USER, "Theodore", "We talked about the trip.")
-    summary = store.add_summary("session", "Talked about a trip", [turn.id], session.id)
-    edited = store.edit_summary(summary.id, "Planned the trip to Lisbon")
+    summary = store.summaries.add("session", "Talked about a trip", [turn.id], session.id)
+    edited = store.summaries.edit(summary.id, "Planned the trip to Lisbon")
     assert edited is not None and edited.text == "Planned the trip to Lisbon"
     assert edited.source_turn_ids == (turn.id,)
-    assert store.summaries(summary_id=summary.id)[0].text == "Planned the trip to Lisbon"
-    assert store.edit_summary(summary.id + 100, "nothing") is None
+    edited = store.summaries.get(summary.id)
+    assert edited is not None and edited.text == "Planned the trip to Lisbon"
+    assert store.summaries.edit(summary.id + 100, "nothing") is None
 
 
 def test_erasing_removes_everything_and_indexes_reload(store: Store) -> None:
@@ -212,22 +214,22 @@ def test_erasing_removes_everything_and_indexes_reload(store: Store) -> None:
     store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
     session = store.start_session()
     said = store.add_turn(session.id, Role.USER, "Theodore", "My secret is zanzibarquokka.")
-    store.add_fact(
+    store.facts.add(
         ExtractedFact("preference", "Theodore", "likes", "zanzibarquokka", 0.5), [said.id]
     )
-    store.add_summary("session", "A secret: zanzibarquokka", [said.id], session.id)
-    store.put_vectors("m", "context", [(said.id, 0)], np.eye(1, 4, dtype=np.float32))
+    store.summaries.add("session", "A secret: zanzibarquokka", [said.id], session.id)
+    store.vectors.put("m", "context", [(said.id, 0)], np.eye(1, 4, dtype=np.float32))
     store.save_timings(said.id, {"first_token": 0.3})
     store.set_state("generation", 4)
 
     erased = store.erase()
     assert erased["turns"] == 1 and erased["facts"] == 1 and erased["persona_versions"] == 1
     assert store.sessions() == [] and store.turns() == [] and store.turn_count() == 0
-    assert store.facts(include_past=True) == [] and store.summaries() == []
+    assert store.facts.list(include_past=True) == [] and store.summaries.list() == []
     assert store.profile() is None and store.persona() is None and store.persona_history() == []
     assert store.search_turns("zanzibarquokka", 5) == []
-    assert store.search_facts("zanzibarquokka", 5) == []
-    assert store.vectors_after(0)[0] == {} and store.timings(said.id) == {}
+    assert store.facts.search("zanzibarquokka", 5) == []
+    assert store.vectors.after(0)[0] == {} and store.timings(said.id) == {}
     assert store.all_state() == {"generation": 5}  # every in-memory index reloads
     # The first run can start again.
     again = store.start_session()
@@ -238,7 +240,7 @@ def test_erasing_leaves_nothing_in_the_sqlite_file(sqlite_store: SQLiteStore) ->
     session = sqlite_store.start_session()
     for n in range(50):
         said = sqlite_store.add_turn(session.id, Role.USER, "Theodore", f"zanzibarquokka {n}")
-        sqlite_store.add_fact(
+        sqlite_store.facts.add(
             ExtractedFact("preference", "Theodore", "likes", "quokkas", 0.5), [said.id]
         )
     sqlite_store.erase()

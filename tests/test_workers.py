@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import websockets.sync.client as ws_client
 
-from os1.config import load
+from os1.options import load
 from os1.server.accounts import open_accounts
 from os1.server.presence import SharedPresence
 

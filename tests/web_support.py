@@ -10,18 +10,18 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from os1.config import load
 from os1.llm.scripted import ScriptedBackend
-from os1.server.state import ServerOptions, ServerState
+from os1.options import load
+from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels
-from os1.server.voice_engines import SettingsVoiceEngines
+from os1.server.voice_engines import ConfiguredVoiceEngines
 from tests.test_server import Server
 
 CHROMIUM = Path(os.environ.get("OS1_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -61,15 +61,15 @@ def require_browser() -> None:
 def make_web_server(home: Path) -> Server:
     """Two accounts on a scripted model that streams slowly enough to be seen streaming."""
     # Room for both users' replies at once, as tests/test_server.py's make_server.
-    settings = load(
+    options = load(
         {"OS1_HOME": str(home), "OS1_MEMORY_EMBEDDERS": "", "OS1_SERVER_MODEL_CONCURRENCY": "4"}
     )
     backend = ScriptedBackend([REPLY], token_delay_s=0.01)
     state = ServerState.create(
-        settings,
-        ServerOptions(requests_per_minute=6000, burst=1000, heartbeat_s=1.0),
-        SharedModels(settings, backend=backend, embedders=[]),
-        SettingsVoiceEngines(settings),
+        options,
+        replace(options.server, requests_per_minute=6000, burst=1000, heartbeat_s=1.0),
+        SharedModels(options, backend=backend, embedders=[]),
+        ConfiguredVoiceEngines(options.voice),
     )
     tokens = {name: state.accounts.add(name)[1] for name in USERS}
     return Server(state, backend, tokens)

@@ -3,16 +3,17 @@ person's memory from SQLite into PostgreSQL."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from os1 import config
 from os1.cli.common import console, friendly_errors, print_json
 from os1.memory import transfer
-from os1.memory.store import SCHEMA_VERSION, SQLiteStore, StoreError
+from os1.memory.errors import StoreError
+from os1.memory.store import SCHEMA_VERSION, SQLiteStore
 from os1.mind.assembly import LOCAL_USER_ID, open_store
+from os1.options import StoreOptions
+from os1.options import load as load_options
 from os1.server.accounts import AccountError, Accounts, accounts_path
 
 # The PostgreSQL modules are imported by the commands that use them, so that every other
@@ -24,14 +25,13 @@ def db_group() -> None:
     """The database: status, schema upgrades, moving memory to PostgreSQL."""
 
 
-def _describe(settings: config.Settings) -> tuple[str, str, int]:
+def _describe(store: StoreOptions) -> tuple[str, str, int]:
     """Backend name, where it is, and the schema version this OS1 writes."""
-    url = str(settings.get("store.url"))
-    if url:
+    if store.url:
         from os1.memory.postgres import LATEST, redacted
 
-        return "postgresql", redacted(url), LATEST
-    return "sqlite", str(settings.db_path), SCHEMA_VERSION
+        return "postgresql", redacted(store.url), LATEST
+    return "sqlite", str(store.sqlite_path), SCHEMA_VERSION
 
 
 @db_group.command("status")
@@ -40,12 +40,12 @@ def _describe(settings: config.Settings) -> tuple[str, str, int]:
 @friendly_errors
 def db_status(user_id: int | None, as_json: bool) -> None:
     """The backend in use (store.url), its schema version, and what it holds."""
-    settings = config.load()
-    backend, where, current = _describe(settings)
+    options = load_options()
+    backend, where, current = _describe(options.store)
     if backend == "sqlite" and user_id is not None:
-        settings = replace(settings, home=settings.home / "users" / str(user_id))
-        where = str(settings.db_path)
-    store = open_store(settings, LOCAL_USER_ID if user_id is None else user_id)
+        options = options.for_home(options.home / "users" / str(user_id))
+        where = str(options.store.sqlite_path)
+    store = open_store(options.store, LOCAL_USER_ID if user_id is None else user_id)
     try:
         version, held = store.schema_version, transfer.counts(store)
     finally:
@@ -71,15 +71,15 @@ def db_status(user_id: int | None, as_json: bool) -> None:
 @friendly_errors
 def db_upgrade() -> None:
     """Bring the database's schema up to this OS1's version (safe to run again)."""
-    settings = config.load()
-    backend, where, _ = _describe(settings)
+    options = load_options()
+    backend, where, _ = _describe(options.store)
     if backend == "postgresql":
         from os1.memory.postgres import upgrade_database
 
-        before, after = upgrade_database(str(settings.get("store.url")))
+        before, after = upgrade_database(options.store.url)
     else:
         # Opening a SQLite file upgrades it.
-        store = open_store(settings)
+        store = open_store(options.store)
         before = after = store.schema_version
         store.close()
     if before == after:
@@ -109,7 +109,7 @@ def db_migrate(source: str, target: str, user_id: int | None, all_users: bool) -
     """
     from os1.memory.postgres import is_postgres_url
 
-    settings = config.load()
+    options = load_options()
     if not is_postgres_url(target):
         raise StoreError(f"--to must be a postgresql:// URL, got {target.split(':')[0]}:…")
     if source != "sqlite" and not source.startswith("sqlite:"):
@@ -118,15 +118,15 @@ def db_migrate(source: str, target: str, user_id: int | None, all_users: bool) -
     if all_users:
         if explicit is not None or user_id is not None:
             raise StoreError("--all-users takes every user under OS1_HOME: no PATH or --user")
-        _move_accounts(settings, target)
-        users = sorted(int(p.name) for p in (settings.home / "users").glob("*") if p.name.isdigit())
-        moves = [(settings.home / "users" / str(u) / "os1.db", u) for u in users]
+        _move_accounts(options.home, target)
+        users = sorted(int(p.name) for p in (options.home / "users").glob("*") if p.name.isdigit())
+        moves = [(options.home / "users" / str(u) / "os1.db", u) for u in users]
     elif explicit is not None:
         moves = [(explicit, LOCAL_USER_ID if user_id is None else user_id)]
     elif user_id is not None:
-        moves = [(settings.home / "users" / str(user_id) / "os1.db", user_id)]
+        moves = [(options.home / "users" / str(user_id) / "os1.db", user_id)]
     else:
-        moves = [(settings.db_path, LOCAL_USER_ID)]
+        moves = [(options.store.sqlite_path, LOCAL_USER_ID)]
     for path, user in moves:
         _move_one(path, target, user)
 
@@ -148,10 +148,10 @@ def _move_one(path: Path, target: str, user_id: int) -> None:
         console.print(f"User {user_id}: moved {path} ({summary}).")
 
 
-def _move_accounts(settings: config.Settings, target: str) -> None:
+def _move_accounts(home: Path, target: str) -> None:
     from os1.server.accounts_postgres import PostgresAccounts
 
-    path = accounts_path(settings)
+    path = accounts_path(home)
     if not path.exists():
         return
     accounts = Accounts(path)

@@ -29,20 +29,14 @@ class DeviceSink:
         self.stream.write(samples.reshape(-1, 1))
 
 
-def _device(value: str) -> int | str | None:
-    if not value:
-        return None
-    return int(value) if value.isdigit() else value
-
-
 # How often, while nobody speaks, to look for what fell due (a reminder to say).
 NOTICE_CHECK_S = 5.0
 
 
 def talk_live(rt: Runtime, turns: TurnRunner, synthesizer: Synthesizer, verbose: bool) -> None:
-    voice = rt.settings.values["voice"]
-    microphone = open_input_stream(SAMPLE_RATE, BLOCK, _device(voice["input_device"]))
-    speaker = open_output_stream(synthesizer.sample_rate, _device(voice["output_device"]))
+    voice = rt.options.voice
+    microphone = open_input_stream(SAMPLE_RATE, BLOCK, voice.input_device)
+    speaker = open_output_stream(synthesizer.sample_rate, voice.output_device)
 
     def show(frame: Frame) -> None:
         if isinstance(frame, SpeechStarted):

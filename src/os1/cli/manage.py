@@ -15,6 +15,8 @@ from os1.domain import Persona
 from os1.llm import pull as pulling
 from os1.llm.embedded import BUNDLED_MODEL_FILE
 from os1.llm.openai_compat import list_ollama_models
+from os1.options import ModelOptions
+from os1.options import load as load_options
 
 
 @click.group("config")
@@ -34,12 +36,12 @@ def config_show(as_json: bool) -> None:
     table = Table(title=f"OS1 settings ({config.config_path()})", title_justify="left")
     for column in ("setting", "value", "from", "meaning"):
         table.add_column(column)
-    for section, options in config.SCHEMA.items():
-        for key, option in options.items():
+    # The settings as they are, uncast: this command shows them, it does not use them.
+    for section, values in settings.values.items():
+        for key, value in values.items():
             dotted = f"{section}.{key}"
-            value = settings.get(dotted)
             shown = "••••" if key == "api_key" and value else repr(value)
-            table.add_row(dotted, shown, settings.sources[dotted], option.help)
+            table.add_row(dotted, shown, settings.sources[dotted], config.SCHEMA[section][key].help)
     console.print(table)
 
 
@@ -64,18 +66,15 @@ def model_group() -> None:
 @friendly_errors
 def model_list(ctx: click.Context, as_json: bool) -> None:
     """Models OS1 can use: bundled, downloaded, and those of a local Ollama."""
-    settings = runtime(ctx).settings
+    model = runtime(ctx).options.model
     rows = [("embedded", "bundled Gemma 3 270M (base model, offline)")]
     rows += [
         (f"file:{p.name}", f"downloaded GGUF, {p.stat().st_size / 1e6:.0f} MB")
-        for p in pulling.list_local(settings.models_dir)
+        for p in pulling.list_local(model.embedded.models_dir)
         if p.name != BUNDLED_MODEL_FILE
     ]
-    rows += [
-        (f"ollama:{name}", "local Ollama")
-        for name in list_ollama_models(str(settings.get("model.ollama_url")))
-    ]
-    current = _current(settings)
+    rows += [(f"ollama:{name}", "local Ollama") for name in list_ollama_models(model.ollama_url)]
+    current = _current(model)
     if as_json:
         print_json({"current": current, "models": [{"id": r[0], "about": r[1]} for r in rows]})
         return
@@ -87,13 +86,12 @@ def model_list(ctx: click.Context, as_json: bool) -> None:
     console.print(table)
 
 
-def _current(settings: config.Settings) -> str:
-    backend = str(settings.get("model.backend"))
-    if backend == "openai":
-        return f"{settings.get('model.name')} at {settings.get('model.url')}"
-    if backend == "embedded" and settings.get("model.path"):
-        return f"file:{settings.get('model.path')}"
-    return backend
+def _current(model: ModelOptions) -> str:
+    if model.backend == "openai":
+        return f"{model.name} at {model.openai.base_url}"
+    if model.backend == "embedded" and model.embedded.path is not None:
+        return f"file:{model.embedded.path}"
+    return model.backend
 
 
 @model_group.command("use")
@@ -108,10 +106,10 @@ def model_use(model: str, url: str | None) -> None:
     elif model in ("embedded", "auto"):
         updates = {"model.backend": model, "model.path": ""}
     elif model.startswith("ollama:"):
-        settings = config.load()
+        ollama_url = load_options().model.ollama_url
         updates = {
             "model.backend": "openai",
-            "model.url": str(settings.get("model.ollama_url")).rstrip("/") + "/v1",
+            "model.url": ollama_url.rstrip("/") + "/v1",
             "model.name": model.removeprefix("ollama:"),
         }
     elif model.startswith("file:") or model.endswith(".gguf"):
@@ -131,7 +129,7 @@ def model_use(model: str, url: str | None) -> None:
 @friendly_errors
 def model_pull(ctx: click.Context, source: str) -> None:
     """Download a GGUF model: a URL or hf:OWNER/REPO/FILE.gguf."""
-    settings = runtime(ctx).settings
+    model = runtime(ctx).options.model
     columns = (
         *Progress.get_default_columns()[:1],
         BarColumn(),
@@ -144,9 +142,7 @@ def model_pull(ctx: click.Context, source: str) -> None:
         def advance(done: int, total: int | None) -> None:
             progress.update(task, completed=done, total=total)
 
-        path = pulling.pull(
-            source, settings.models_dir, str(settings.get("model.hub_url")), progress=advance
-        )
+        path = pulling.pull(source, model.embedded.models_dir, model.hub_url, progress=advance)
     console.print(f"Saved {path}. Use it with: os1 model use file:{path.name}")
 
 

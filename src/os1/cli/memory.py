@@ -15,8 +15,8 @@ from os1.cli.common import console, friendly_errors, print_json, runtime
 from os1.domain import Turn
 from os1.evaluation.locomo import DatasetError, evaluate
 from os1.memory import editing, forgetting, portability
+from os1.memory.errors import StoreError
 from os1.memory.records import fact_record, summary_record
-from os1.memory.store import StoreError
 
 
 @click.group("memory")
@@ -42,9 +42,9 @@ def memory_list(
     rt.memorizer().index()
     rows: list[dict[str, object]]
     if kind == "facts":
-        rows = [fact_record(f) for f in store.facts(include_past=include_past, limit=limit)]
+        rows = [fact_record(f) for f in store.facts.list(include_past=include_past, limit=limit)]
     elif kind == "summaries":
-        rows = [summary_record(s) for s in store.summaries()[-limit:]]
+        rows = [summary_record(s) for s in store.summaries.list()[-limit:]]
     else:
         rows = [
             {
@@ -152,13 +152,13 @@ def memory_show(ctx: click.Context, memory_id: str) -> None:
                 "text": turn.text,
                 "at": turn.created_at.isoformat(),
                 "session": turn.session_id,
-                "facts": [f"f{f.id}: {f.text}" for f in store.facts_from_turns([number])],
+                "facts": [f"f{f.id}: {f.text}" for f in store.facts.from_turns([number])],
             }
         )
         return
     sources = forgetting.source_turns(store, kind, number)
     if kind == "f":
-        fact = store.fact(number)
+        fact = store.facts.get(number)
         if fact is None:
             raise StoreError(f"No fact f{number}")
         data: dict[str, object] = {
@@ -169,10 +169,10 @@ def memory_show(ctx: click.Context, memory_id: str) -> None:
             "superseded_by": fact.superseded_by and f"f{fact.superseded_by}",
         }
     else:
-        found = store.summaries(summary_id=number)
-        if not found:
+        summary = store.summaries.get(number)
+        if summary is None:
             raise StoreError(f"No summary s{number}")
-        data = {"id": memory_id, "kind": found[0].kind, "text": found[0].text}
+        data = {"id": memory_id, "kind": summary.kind, "text": summary.text}
     turns = store.turns_by_ids(sources)
     data["sources"] = [f"t{t.id} {t.speaker}: {t.text}" for t in turns.values()]
     print_json(data)
@@ -206,7 +206,7 @@ def memory_forget(ctx: click.Context, memory_ids: tuple[str, ...], yes: bool) ->
             Text.assemble((f"t{turn.id} ", "dim"), (f"{turn.speaker}: ", "bold"), turn.text)
         )
     for number in what.sourceless_facts:
-        fact = store.fact(number)
+        fact = store.facts.get(number)
         console.print(Text.assemble((f"f{number} ", "dim"), fact.text if fact else ""))
     if not yes:
         click.confirm("Forget these, and everything that came from them?", abort=True)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from os1 import config
 from os1.cli.common import console, friendly_errors, print_json
+from os1.options import load as load_options
 from os1.server.accounts import AccountError, AccountStore, open_accounts
 
 
 def _accounts() -> AccountStore:
-    return open_accounts(config.load())
+    return open_accounts(load_options())
 
 
 @click.command()
@@ -27,15 +27,15 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the multi-user server: REST, WebSocket, SSE and an OpenAI-compatible API."""
     from os1.server.app import serve as run_server
 
-    settings = config.load()
-    host = host or str(settings.get("server.host"))
-    port = port or int(settings.get("server.port"))
-    workers = workers or int(settings.get("server.workers"))
+    options = load_options()
+    host = host or options.server.host
+    port = port or options.server.port
+    workers = workers or options.server.workers
     processes = f", {workers} worker processes" if workers > 1 else ""
     console.print(
         f"OS1 server on http://{host}:{port}{processes} (docs/server.md). Ctrl-C stops it."
     )
-    run_server(settings, host, port, workers)
+    run_server(options, host, port, workers)
 
 
 @click.group("users")

@@ -14,44 +14,35 @@ from rich.text import Text
 from os1.cli.common import console, errors, friendly_errors, print_json, runtime
 from os1.cli.runtime import Runtime
 from os1.cli.talk import show_notice
+from os1.mind import assembly
 from os1.mind.turn import TurnRunner
 from os1.mind.voice_conversation import VoiceConversation
 from os1.voice.audio import SAMPLE_RATE, Audio, describe_problems, load_audio, write_wav
 from os1.voice.errors import VoiceError
 from os1.voice.frames import AudioIn, Frame, PartialTranscript, SpokenTurn
-from os1.voice.listening import HesitationPolicy, SilencePolicy, TurnEndPolicy
+from os1.voice.listening import TurnEndPolicy
 from os1.voice.speaking import AudioSink, FileSink
-from os1.voice.stt import Recognizer, create_recognizer, transcribe
-from os1.voice.tts import Synthesizer, create_synthesizer
+from os1.voice.stt import Recognizer, transcribe
+from os1.voice.tts import Synthesizer
 from os1.voice.vad import SileroVAD, contains_speech
 
 # Input is fed in blocks like a microphone's: 32 ms.
 BLOCK = 512
 
 
-def _path(value: str) -> Path | None:
-    return Path(value).expanduser() if value else None
-
-
 def recognizer_for(rt: Runtime) -> Recognizer:
-    voice = rt.settings.values["voice"]
-    return create_recognizer(voice["stt"], _path(voice["stt_model"]))
+    return assembly.recognizer(rt.options.voice)
 
 
 def synthesizer_for(rt: Runtime, persona_voice: str | None = None) -> Synthesizer:
-    voice = rt.settings.values["voice"]
     if persona_voice is None:
         persona = rt.store.persona()
         persona_voice = persona.voice if persona else "feminine"
-    return create_synthesizer(persona_voice, voice["tts"], _path(voice["tts_model"]))
+    return assembly.synthesizer(rt.options.voice, persona_voice)
 
 
 def policy_for(rt: Runtime) -> TurnEndPolicy:
-    voice = rt.settings.values["voice"]
-    seconds = float(voice["end_silence_ms"]) / 1000
-    if voice["turn_policy"] == "silence":
-        return SilencePolicy(seconds)
-    return HesitationPolicy(seconds=seconds)
+    return assembly.turn_policy(rt.options.voice)
 
 
 def _load(path: Path) -> Audio:

@@ -7,6 +7,7 @@ from os1.domain.agenda import (
     Scheduled,
     ScheduledStatus,
 )
+from os1.domain.memories import Fact, Summary
 from os1.domain.models import (
     ChatMessage,
     JournalEntry,
@@ -26,6 +27,7 @@ __all__ = [
     "ChatMessage",
     "Confirmation",
     "ConfirmationStatus",
+    "Fact",
     "JournalEntry",
     "Notice",
     "Persona",
@@ -35,6 +37,7 @@ __all__ = [
     "ScheduledStatus",
     "Session",
     "SkillMigration",
+    "Summary",
     "ToolCall",
     "ToolSpec",
     "Turn",

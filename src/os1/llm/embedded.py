@@ -19,6 +19,7 @@ from typing import Any
 
 from os1.domain import Prompt
 from os1.llm.base import BackendUnavailable, CancelToken, until_stop
+from os1.options import EmbeddedOptions
 
 BUNDLED_MODEL_FILE = "gemma-3-270m-q4_k_m.gguf"
 
@@ -185,13 +186,12 @@ class EmbeddedBackend:
         self._model.close()
 
 
-def create(settings: Any) -> EmbeddedBackend:
-    configured = str(settings.get("model.path"))
-    path = Path(configured).expanduser() if configured else bundled_model_path(settings.models_dir)
-    if configured and not path.is_absolute():
-        path = settings.models_dir / configured
-    return EmbeddedBackend(
-        path,
-        context_window=int(settings.get("model.context_window")),
-        threads=int(settings.get("model.threads")),
-    )
+def create(options: EmbeddedOptions) -> EmbeddedBackend:
+    path = options.path
+    if path is None:
+        path = bundled_model_path(options.models_dir)
+    else:
+        path = path.expanduser()
+        if not path.is_absolute():
+            path = options.models_dir / path
+    return EmbeddedBackend(path, context_window=options.context_window, threads=options.threads)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 
@@ -26,6 +25,7 @@ from os1.llm.base import (
 )
 from os1.llm.gate import RETRYING_MESSAGE, BusyNotice, report
 from os1.llm.openai_wire import chat_body, reply_items
+from os1.options import OpenAIOptions
 
 CONNECT_TIMEOUT_S = 3.0
 # Answers that mean "busy now, fine later": retried with backoff before the first token.
@@ -201,11 +201,11 @@ def list_ollama_models(ollama_url: str, timeout_s: float = 0.3) -> list[str]:
         return []
 
 
-def create(settings: Any) -> OpenAICompatBackend:
+def create(options: OpenAIOptions) -> OpenAICompatBackend:
     return OpenAICompatBackend(
-        base_url=str(settings.get("model.url")),
-        model=str(settings.get("model.name")),
-        api_key=str(settings.get("model.api_key")),
-        context_window=int(settings.get("model.context_window")),
-        timeout_s=float(settings.get("model.timeout_s")),
+        base_url=options.base_url,
+        model=options.model,
+        api_key=options.api_key,
+        context_window=options.context_window,
+        timeout_s=options.timeout_s,
     )

@@ -1,19 +1,24 @@
-"""Backends are plugins: each is a factory taking ``Settings`` and returning an LLMBackend.
+"""Backends are plugins: each is a factory taking the typed ``[model]`` options
+(``os1.options.ModelOptions``) and returning an LLMBackend.
 
 Built-ins register here; other packages add theirs under the ``os1.backends`` entry point.
+A plugin's factory is called with ``ModelOptions``: every ``model.*`` setting, already cast
+and range-checked (``model.name``, ``model.url``, ``model.context_window``…), so a plugin
+never reads the raw settings. The built-in backends take only their own part of it
+(``EmbeddedOptions``, ``OpenAIOptions``), which their factories here pick out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import entry_points
-from typing import Any
 
-from os1.config import Settings
 from os1.llm.base import BackendUnavailable, LLMBackend
 from os1.llm.openai_compat import list_ollama_models
+from os1.options import ModelOptions
 
-Factory = Callable[[Any], LLMBackend]
+Factory = Callable[[ModelOptions], LLMBackend]
 
 _FACTORIES: dict[str, Factory] = {}
 
@@ -22,29 +27,33 @@ def register(name: str, factory: Factory) -> None:
     _FACTORIES[name] = factory
 
 
-def _builtin(name: str) -> Factory | None:
-    if name == "embedded":
-        from os1.llm import embedded
+def _embedded(model: ModelOptions) -> LLMBackend:
+    from os1.llm import embedded
 
-        return embedded.create
-    if name == "openai":
-        from os1.llm import openai_compat
+    return embedded.create(model.embedded)
 
-        return openai_compat.create
-    if name == "bench":
-        # Scripted words at a fixed pace, for load benchmarks and tests: not a model.
-        from os1.llm import scripted
 
-        return scripted.create
-    return None
+def _openai(model: ModelOptions) -> LLMBackend:
+    from os1.llm import openai_compat
+
+    return openai_compat.create(model.openai)
+
+
+def _bench(model: ModelOptions) -> LLMBackend:
+    # Scripted words at a fixed pace, for load benchmarks and tests: not a model.
+    from os1.llm import scripted
+
+    return scripted.create(model.name)
+
+
+_BUILTINS: dict[str, Factory] = {"embedded": _embedded, "openai": _openai, "bench": _bench}
 
 
 def factory_for(name: str) -> Factory:
     if name in _FACTORIES:
         return _FACTORIES[name]
-    builtin = _builtin(name)
-    if builtin is not None:
-        return builtin
+    if name in _BUILTINS:
+        return _BUILTINS[name]
     for point in entry_points(group="os1.backends"):
         if point.name == name:
             loaded: Factory = point.load()
@@ -54,28 +63,17 @@ def factory_for(name: str) -> Factory:
     )
 
 
-class _OllamaSettings:
-    """Settings as seen by the HTTP backend when auto-detection picked a local Ollama."""
-
-    def __init__(self, settings: Settings, model: str) -> None:
-        self._settings = settings
-        self._model = model
-
-    def get(self, dotted: str) -> Any:
-        if dotted == "model.url":
-            return str(self._settings.get("model.ollama_url")).rstrip("/") + "/v1"
-        if dotted == "model.name":
-            return self._model
-        return self._settings.get(dotted)
-
-
-def create_backend(settings: Settings) -> LLMBackend:
-    name = str(settings.get("model.backend"))
+def create_backend(model: ModelOptions) -> LLMBackend:
+    """``model.backend``'s backend. ``auto``: a local Ollama if one answers (the wanted
+    ``model.name`` if it serves it, else its first model), else the embedded model."""
+    name = model.backend
     if name == "auto":
-        wanted = str(settings.get("model.name"))
-        models = list_ollama_models(str(settings.get("model.ollama_url")))
+        models = list_ollama_models(model.ollama_url)
         if models:
-            model = wanted if wanted in models else models[0]
-            return factory_for("openai")(_OllamaSettings(settings, model))
+            chosen = model.name if model.name in models else models[0]
+            ollama = replace(
+                model.openai, base_url=model.ollama_url.rstrip("/") + "/v1", model=chosen
+            )
+            return factory_for("openai")(replace(model, name=chosen, openai=ollama))
         name = "embedded"
-    return factory_for(name)(settings)
+    return factory_for(name)(model)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from os1.domain import Prompt, ToolCall
 from os1.llm.base import CancelToken, estimate_tokens, until_stop, until_stop_tools
@@ -141,6 +140,6 @@ def bench_backend(spec: str) -> ScriptedBackend:
     return backend
 
 
-def create(settings: Any) -> ScriptedBackend:
+def create(timing: str) -> ScriptedBackend:
     """``model.backend = "bench"``: ``model.name`` holds the timing (see ``parse_timing``)."""
-    return bench_backend(str(settings.get("model.name")))
+    return bench_backend(timing)

@@ -1,7 +1,8 @@
 """Where OS1 keeps what happened: turns, sessions, the profile, persona versions, memories."""
 
+from os1.memory.errors import StoreBusy, StoreError
 from os1.memory.retrieval import KeywordRetriever, Recollection, Retriever
-from os1.memory.store import SQLiteStore, StoreBusy, StoreError
+from os1.memory.store import SQLiteStore
 
 __all__ = [
     "KeywordRetriever",

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from os1.domain import Session, Turn
-from os1.memory.derived import Fact, Summary
+from os1.domain import Fact, Session, Summary, Turn
 
 Moment = Callable[[datetime], object]
 

@@ -1,4 +1,5 @@
-"""What the store derives from turns: facts, summaries and vectors, and forgetting.
+"""What the SQLite store derives from turns: facts, summaries and vectors, each a part
+built by ``SQLiteStore`` on its connection; and what goes when turns change or go.
 
 Every derived row links to its source turns. Facts have a validity interval: when a
 single-valued fact changes ("I moved to Berlin"), the old one gets ``valid_to`` and a
@@ -10,58 +11,29 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
+from os1.domain import Fact, Summary
 from os1.memory.codec import from_iso, now, to_iso
 from os1.memory.extraction import ExtractedFact
+from os1.memory.protocol import VectorBatch
+from os1.memory.search import query_words
+
+Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 
 
-@dataclass(frozen=True)
-class Fact:
-    id: int
-    kind: str
-    subject: str
-    predicate: str
-    value: str
-    importance: float
-    valid_from: datetime
-    valid_to: datetime | None
-    superseded_by: int | None
-    source_turn_ids: tuple[int, ...]
+class SQLiteFacts:
+    """``store.facts`` on SQLite."""
 
-    @property
-    def text(self) -> str:
-        return f"{self.subject} {self.predicate}: {self.value}"
+    def __init__(self, db: sqlite3.Connection, transaction: Transaction) -> None:
+        """``transaction`` is the store's: one atomic write, ``BEGIN IMMEDIATE``."""
+        self._db = db
+        self._transaction = transaction
 
-    @property
-    def current(self) -> bool:
-        return self.valid_to is None
-
-
-@dataclass(frozen=True)
-class Summary:
-    id: int
-    kind: str
-    session_id: int | None
-    text: str
-    created_at: datetime
-    source_turn_ids: tuple[int, ...]
-
-
-class DerivedMemory:
-    """Facts, summaries, vectors and forgetting, on the store's connection."""
-
-    # Both provided by SQLiteStore, which this class is mixed into.
-    _db: sqlite3.Connection
-    _transaction: Callable[[], AbstractContextManager[sqlite3.Connection]]
-
-    # --- facts ----------------------------------------------------------------
-
-    def add_fact(
+    def add(
         self, fact: ExtractedFact, source_turn_ids: Sequence[int], at: datetime | None = None
     ) -> Fact:
         """Record a fact; a repeat strengthens the old one, a change supersedes it."""
@@ -103,19 +75,15 @@ class DerivedMemory:
                 "INSERT OR IGNORE INTO fact_sources(fact_id, turn_id) VALUES (?, ?)",
                 [(fact_id, t) for t in source_turn_ids],
             )
-        found = self.fact(fact_id)
+        found = self.get(fact_id)
         assert found is not None
         return found
 
-    def fact(self, fact_id: int) -> Fact | None:
+    def get(self, fact_id: int) -> Fact | None:
         facts = list(self._facts("WHERE f.id = ?", (fact_id,)))
         return facts[0] if facts else None
 
-    def facts(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
-        where = "" if include_past else "WHERE f.valid_to IS NULL"
-        return list(self._facts(f"{where} ORDER BY f.id DESC LIMIT ?", (limit,)))
-
-    def facts_from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
+    def from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
         ids = list(turn_ids)
         marks = ",".join("?" * len(ids))
         return (
@@ -129,42 +97,17 @@ class DerivedMemory:
             else []
         )
 
-    def edit_fact(self, fact_id: int, value: str) -> Fact | None:
+    def edit(self, fact_id: int, value: str) -> Fact | None:
         with self._transaction() as db:
             db.execute("UPDATE facts SET value = ? WHERE id = ?", (value, fact_id))
-        return self.fact(fact_id)
+        return self.get(fact_id)
 
-    def delete_fact(self, fact_id: int) -> None:
+    def delete(self, fact_id: int) -> None:
         with self._transaction() as db:
             db.execute("UPDATE facts SET superseded_by = NULL WHERE superseded_by = ?", (fact_id,))
             db.execute("DELETE FROM facts WHERE id = ?", (fact_id,))
 
-    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
-        """Correct what a turn says. What was derived from the old words goes, as when
-        forgetting: its facts and summaries, its vectors and the next turn's context (both
-        rebuilt by the next index). None if there is no such turn."""
-        with self._transaction() as db:
-            followers = _followers(db, [turn_id])
-            changed = db.execute("UPDATE turns SET text = ? WHERE id = ?", (text, turn_id))
-            if changed.rowcount == 0:
-                return None
-            fact_ids, summary_ids = _derived_from(db, [turn_id])
-            _delete_derived(db, fact_ids, summary_ids)
-            vectors = db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (turn_id,)).rowcount
-            _refresh_context(db, followers)
-            _bump_generation(db)
-        return {"facts": len(fact_ids), "summaries": len(summary_ids), "vectors": vectors}
-
-    def edit_summary(self, summary_id: int, text: str) -> Summary | None:
-        with self._transaction() as db:
-            db.execute("UPDATE summaries SET text = ? WHERE id = ?", (text, summary_id))
-            _bump_generation(db)
-        found = self.summaries(summary_id=summary_id)
-        return found[0] if found else None
-
-    def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
-        from os1.memory.store import fts_query
-
+    def search(self, query: str, limit: int) -> list[tuple[Fact, float]]:
         match = fts_query(query)
         if not match:
             return []
@@ -175,7 +118,7 @@ class DerivedMemory:
         ).fetchall()
         out = []
         for row in rows:
-            found = self.fact(int(row["rowid"]))
+            found = self.get(int(row["rowid"]))
             if found is not None:
                 out.append((found, float(row["score"])))
         return out
@@ -200,9 +143,20 @@ class DerivedMemory:
                 source_turn_ids=_ids(r["sources"]),
             )
 
-    # --- summaries ------------------------------------------------------------
+    # Last: a method named ``list`` would shadow the type in the annotations below it.
+    def list(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
+        where = "" if include_past else "WHERE f.valid_to IS NULL"
+        return list(self._facts(f"{where} ORDER BY f.id DESC LIMIT ?", (limit,)))
 
-    def add_summary(
+
+class SQLiteSummaries:
+    """``store.summaries`` on SQLite."""
+
+    def __init__(self, db: sqlite3.Connection, transaction: Transaction) -> None:
+        self._db = db
+        self._transaction = transaction
+
+    def add(
         self, kind: str, text: str, source_turn_ids: Sequence[int], session_id: int | None = None
     ) -> Summary:
         with self._transaction() as db:
@@ -215,10 +169,27 @@ class DerivedMemory:
                 "INSERT OR IGNORE INTO summary_sources(summary_id, turn_id) VALUES (?, ?)",
                 [(summary_id, t) for t in source_turn_ids],
             )
-        found = self.summaries(summary_id=summary_id)
-        return found[0]
+        found = self.get(summary_id)
+        assert found is not None
+        return found
 
-    def summaries(
+    def get(self, summary_id: int) -> Summary | None:
+        found = self._summaries(summary_id=summary_id)
+        return found[0] if found else None
+
+    def edit(self, summary_id: int, text: str) -> Summary | None:
+        with self._transaction() as db:
+            db.execute("UPDATE summaries SET text = ? WHERE id = ?", (text, summary_id))
+            _bump_generation(db)
+        return self.get(summary_id)
+
+    def clear(self, kind: str, session_id: int | None = None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM summaries WHERE kind = ? AND session_id IS ?", (kind, session_id)
+            )
+
+    def _summaries(
         self, kind: str | None = None, summary_id: int | None = None, session_id: int | None = None
     ) -> list[Summary]:
         clauses, params = [], []
@@ -244,15 +215,19 @@ class DerivedMemory:
             for r in rows
         ]
 
-    def delete_summaries(self, kind: str, session_id: int | None = None) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "DELETE FROM summaries WHERE kind = ? AND session_id IS ?", (kind, session_id)
-            )
+    # Last: a method named ``list`` would shadow the type in the annotations below it.
+    def list(self, kind: str | None = None, session_id: int | None = None) -> list[Summary]:
+        return self._summaries(kind=kind, session_id=session_id)
 
-    # --- vectors --------------------------------------------------------------
 
-    def put_vectors(
+class SQLiteVectors:
+    """``store.vectors`` on SQLite."""
+
+    def __init__(self, db: sqlite3.Connection, transaction: Transaction) -> None:
+        self._db = db
+        self._transaction = transaction
+
+    def put(
         self,
         model: str,
         kind: str,
@@ -263,9 +238,7 @@ class DerivedMemory:
         with self._transaction() as db:
             insert_vectors(db, model, kind, rows, vectors)
 
-    def vectors_after(
-        self, after_rowid: int, limit: int = 100_000
-    ) -> tuple[dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]], int]:
+    def after(self, after_rowid: int, limit: int = 100_000) -> tuple[VectorBatch, int]:
         """Up to ``limit`` vectors stored after ``after_rowid``, by (model, kind): turn ids
         and matrix; and the last rowid read (``after_rowid`` when there were none).
 
@@ -281,14 +254,14 @@ class DerivedMemory:
         grouped: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
         for _, model, kind, turn_id, vector in rows:
             grouped.setdefault((model, kind), []).append((turn_id, vector))
-        out = {}
+        out: VectorBatch = {}
         for key, items in grouped.items():
             ids = np.fromiter((i for i, _ in items), dtype=np.int64, count=len(items))
             matrix = np.frombuffer(b"".join(v for _, v in items), dtype=np.float32)
             out[key] = (ids, matrix.reshape(len(items), -1).copy())
         return out, (int(rows[-1][0]) if rows else after_rowid)
 
-    def vector_counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
+    def counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
         """How many vectors each (model, kind) has after ``after_rowid``."""
         rows = self._db.execute(
             "SELECT model, kind, count(*) FROM turn_vectors WHERE rowid > ? GROUP BY model, kind",
@@ -296,11 +269,11 @@ class DerivedMemory:
         )
         return {(str(m), str(k)): int(c) for m, k, c in rows}
 
-    def last_vector_rowid(self) -> int:
+    def last_rowid(self) -> int:
         row = self._db.execute("SELECT max(rowid) FROM turn_vectors").fetchone()
         return int(row[0] or 0)
 
-    def turns_without_vectors(self, model: str, limit: int = 100_000) -> list[int]:
+    def turns_without(self, model: str, limit: int = 100_000) -> list[int]:
         rows = self._db.execute(
             "SELECT id FROM turns t WHERE NOT EXISTS (SELECT 1 FROM turn_vectors v "
             "WHERE v.turn_id = t.id AND v.model = ?) ORDER BY id LIMIT ?",
@@ -308,34 +281,45 @@ class DerivedMemory:
         )
         return [int(r[0]) for r in rows]
 
-    # --- forgetting -----------------------------------------------------------
 
-    def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
-        """Delete turns and everything derived from them: facts, summaries, vectors.
+def edit_turn(db: sqlite3.Connection, turn_id: int, text: str) -> dict[str, int] | None:
+    """Correct what a turn says, in the caller's transaction (``SQLiteStore.edit_turn``).
+    What was derived from the old words goes, as when forgetting: its facts and summaries,
+    its vectors and the next turn's context (both rebuilt by the next index). None if
+    there is no such turn."""
+    followers = _followers(db, [turn_id])
+    changed = db.execute("UPDATE turns SET text = ? WHERE id = ?", (text, turn_id))
+    if changed.rowcount == 0:
+        return None
+    fact_ids, summary_ids = _derived_from(db, [turn_id])
+    _delete_derived(db, fact_ids, summary_ids)
+    vectors = db.execute("DELETE FROM turn_vectors WHERE turn_id = ?", (turn_id,)).rowcount
+    _refresh_context(db, followers)
+    _bump_generation(db)
+    return {"facts": len(fact_ids), "summaries": len(summary_ids), "vectors": vectors}
 
-        Derived rows are deleted whole even when they have other sources too, because
-        they may carry what the forgotten turn said. Returns how many of each went.
-        """
-        ids = sorted(set(turn_ids))
-        if not ids:
-            return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
-        marks = ",".join("?" * len(ids))
-        with self._transaction() as db:
-            fact_ids, summary_ids = _derived_from(db, ids)
-            followers = _followers(db, ids)
-            vectors = db.execute(
-                f"DELETE FROM turn_vectors WHERE turn_id IN ({marks})", ids
-            ).rowcount
-            _delete_derived(db, fact_ids, summary_ids)
-            turns = db.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids).rowcount
-            _refresh_context(db, followers)
-            _bump_generation(db)
-        return {
-            "turns": turns,
-            "facts": len(fact_ids),
-            "summaries": len(summary_ids),
-            "vectors": vectors,
-        }
+
+def forget_turns(db: sqlite3.Connection, ids: list[int]) -> dict[str, int]:
+    """Delete turns and everything derived from them: facts, summaries, vectors, in the
+    caller's transaction (``SQLiteStore.forget_turns``).
+
+    Derived rows are deleted whole even when they have other sources too, because
+    they may carry what the forgotten turn said. Returns how many of each went.
+    """
+    marks = ",".join("?" * len(ids))
+    fact_ids, summary_ids = _derived_from(db, ids)
+    followers = _followers(db, ids)
+    vectors = db.execute(f"DELETE FROM turn_vectors WHERE turn_id IN ({marks})", ids).rowcount
+    _delete_derived(db, fact_ids, summary_ids)
+    turns = db.execute(f"DELETE FROM turns WHERE id IN ({marks})", ids).rowcount
+    _refresh_context(db, followers)
+    _bump_generation(db)
+    return {
+        "turns": turns,
+        "facts": len(fact_ids),
+        "summaries": len(summary_ids),
+        "vectors": vectors,
+    }
 
 
 def _derived_from(db: sqlite3.Connection, turn_ids: list[int]) -> tuple[list[int], list[int]]:
@@ -418,3 +402,8 @@ def insert_vectors(
 
 def _ids(joined: str | None) -> tuple[int, ...]:
     return tuple(sorted(int(x) for x in joined.split(","))) if joined else ()
+
+
+def fts_query(text: str, drop_stopwords: bool = False) -> str:
+    """Quote each word so user text can never be read as FTS5 query syntax."""
+    return " OR ".join(f'"{w}"' for w in query_words(text, drop_stopwords))

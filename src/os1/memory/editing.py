@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from os1.memory.errors import StoreError
 from os1.memory.extraction import extract_rules
 from os1.memory.forgetting import UnknownMemory, parse_id
 from os1.memory.protocol import Store
 from os1.memory.records import fact_record, summary_record
-from os1.memory.store import StoreError
 
 
 def edit(store: Store, memory_id: str, text: str) -> dict[str, Any]:
@@ -25,12 +25,12 @@ def edit(store: Store, memory_id: str, text: str) -> dict[str, Any]:
         raise StoreError("The new text is empty; to remove a memory, forget it instead")
     kind, number = parse_id(memory_id)
     if kind == "f":
-        fact = store.edit_fact(number, value)
+        fact = store.facts.edit(number, value)
         if fact is None:
             raise UnknownMemory(f"No fact f{number}")
         return fact_record(fact)
     if kind == "s":
-        summary = store.edit_summary(number, value)
+        summary = store.summaries.edit(number, value)
         if summary is None:
             raise UnknownMemory(f"No summary s{number}")
         return summary_record(summary)
@@ -39,7 +39,7 @@ def edit(store: Store, memory_id: str, text: str) -> dict[str, Any]:
         raise UnknownMemory(f"No turn t{number}")
     turn = store.turns_by_ids([number])[number]
     for extracted in extract_rules(turn.text, turn.speaker):
-        store.add_fact(extracted, [turn.id], at=turn.created_at)
+        store.facts.add(extracted, [turn.id], at=turn.created_at)
     return {
         "id": f"t{turn.id}",
         "speaker": turn.speaker,

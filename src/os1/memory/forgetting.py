@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from os1.memory.errors import StoreError
 from os1.memory.protocol import Store
-from os1.memory.store import StoreError
 
 ID_PATTERN = re.compile(r"^([tfs])(\d+)$")
 KIND_NAMES = {"t": "turn", "f": "fact", "s": "summary"}
@@ -33,10 +33,10 @@ def source_turns(store: Store, kind: str, number: int) -> list[int]:
     if kind == "t":
         return [number] if store.turns_by_ids([number]) else []
     if kind == "f":
-        fact = store.fact(number)
+        fact = store.facts.get(number)
         return list(fact.source_turn_ids) if fact else []
-    found = store.summaries(summary_id=number)
-    return list(found[0].source_turn_ids) if found else []
+    summary = store.summaries.get(number)
+    return list(summary.source_turn_ids) if summary else []
 
 
 @dataclass
@@ -57,7 +57,7 @@ def plan(store: Store, memory_ids: Iterable[str]) -> ForgetPlan:
         turns = source_turns(store, kind, number)
         if turns:
             found.turns.update(turns)
-        elif kind == "f" and store.fact(number) is not None:
+        elif kind == "f" and store.facts.get(number) is not None:
             found.sourceless_facts.append(number)
         else:
             raise UnknownMemory(f"No memory {raw}: see os1 memory list")
@@ -67,7 +67,7 @@ def plan(store: Store, memory_ids: Iterable[str]) -> ForgetPlan:
 def forget(store: Store, what: ForgetPlan) -> dict[str, int]:
     """Delete what the plan names, and everything derived from it; returns counts."""
     for number in what.sourceless_facts:
-        store.delete_fact(number)
+        store.facts.delete(number)
     gone = store.forget_turns(what.turns)
     gone["facts"] += len(what.sourceless_facts)
     return gone

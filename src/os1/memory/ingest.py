@@ -39,7 +39,7 @@ class Memorizer:
         with self.store.one_connection():  # a few quick calls after every turn
             done = self._extract_facts()
         for embedder in self.embedders:
-            pending = self.store.turns_without_vectors(embedder.name)
+            pending = self.store.vectors.turns_without(embedder.name)
             for start in range(0, len(pending), self.batch):
                 chunk = pending[start : start + self.batch]
                 self._embed(embedder, chunk)
@@ -53,7 +53,7 @@ class Memorizer:
         turns = [found[i] for i in turn_ids if i in found]
         previous = self.store.previous_turns(turns)
         contexts = [context_passage(t, previous.get(t.id)) for t in turns]
-        self.store.put_vectors(
+        self.store.vectors.put(
             embedder.name, "context", [(t.id, 0) for t in turns], embedder.passages(contexts)
         )
         rows: list[tuple[int, int]] = []
@@ -62,7 +62,7 @@ class Memorizer:
             for idx, unit in enumerate(sentence_units(turn)):
                 rows.append((turn.id, idx))
                 units.append(unit)
-        self.store.put_vectors(embedder.name, "unit", rows, embedder.passages(units))
+        self.store.vectors.put(embedder.name, "unit", rows, embedder.passages(units))
 
     def _extract_facts(self) -> int:
         turns = self.store.turns_after_state(FACTS_DONE)
@@ -77,4 +77,4 @@ class Memorizer:
         if self.extractor is not None:
             facts += extract_with_model(self.extractor, turn.text, turn.speaker)
         for fact in facts:
-            self.store.add_fact(fact, [turn.id], at=turn.created_at)
+            self.store.facts.add(fact, [turn.id], at=turn.created_at)

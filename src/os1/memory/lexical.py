@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from os1.memory.porter import stem
-from os1.memory.store import query_words
+from os1.memory.search import query_words
 
 __all__ = ["LexicalIndex", "query_terms", "stem", "tokens", "words"]
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from os1.domain import Role, Session, Turn, TurnStatus
+from os1.domain import Fact, Role, Session, Summary, Turn, TurnStatus
 from os1.memory import agenda_records
 from os1.memory.codec import (
     from_iso,
@@ -26,9 +26,8 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
-from os1.memory.derived import Fact, Summary
+from os1.memory.errors import StoreError
 from os1.memory.protocol import Store
-from os1.memory.store import StoreError
 
 FORMAT = "os1-export"
 VERSION = 1
@@ -68,13 +67,13 @@ def records(store: Store) -> Iterator[dict[str, Any]]:
             "importance": turn.importance,
             "extra": turn.extra,
         }
-    for fact in sorted(store.facts(include_past=True, limit=10**9), key=lambda f: f.id):
+    for fact in sorted(store.facts.list(include_past=True, limit=10**9), key=lambda f: f.id):
         data = asdict(fact)
         data["valid_from"] = to_iso(fact.valid_from)
         data["valid_to"] = fact.valid_to and to_iso(fact.valid_to)
         data["source_turn_ids"] = list(fact.source_turn_ids)
         yield {"type": "fact", **data}
-    for summary in store.summaries():
+    for summary in store.summaries.list():
         yield {
             "type": "summary",
             "id": summary.id,
@@ -129,14 +128,14 @@ def render_markdown(store: Store) -> str:
             if v
         ]
         lines.append("")
-    facts = store.facts(include_past=True, limit=10**9)
+    facts = store.facts.list(include_past=True, limit=10**9)
     if facts:
         lines += ["## Facts", ""]
         for fact in sorted(facts, key=lambda f: f.id):
             until = f", until {fact.valid_to:%d %B %Y}" if fact.valid_to else ""
             lines.append(f"- {fact.text} (since {fact.valid_from:%d %B %Y}{until})")
         lines.append("")
-    summaries = store.summaries()
+    summaries = store.summaries.list()
     if summaries:
         lines += ["## Summaries", ""]
         lines += [f"- ({s.kind}) {s.text}" for s in summaries]

@@ -3,6 +3,11 @@
 ``SQLiteStore`` (one file per person) and ``PostgresStore`` (one database, every row
 scoped to one user) both provide ``Store``; code outside ``os1.memory`` names only this.
 A store is used by one thread at a time, as a SQLite connection is.
+
+``Store`` is made of small protocols, one per responsibility. The record itself (sessions,
+turns, state, profile and persona) is flat methods on the store; what is derived from
+turns is parts reached as attributes: ``store.facts``, ``store.summaries``,
+``store.vectors``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import numpy.typing as npt
 from os1.domain import (
     Confirmation,
     ConfirmationStatus,
+    Fact,
     Notice,
     Persona,
     Role,
@@ -25,11 +31,11 @@ from os1.domain import (
     ScheduledStatus,
     Session,
     SkillMigration,
+    Summary,
     Turn,
     TurnStatus,
     UserProfile,
 )
-from os1.memory.derived import Fact, Summary
 from os1.memory.extraction import ExtractedFact
 
 VectorBatch = dict[tuple[str, str], tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]
@@ -80,7 +86,7 @@ class Restorer(Protocol):
         rows: Sequence[tuple[int, int]],
         vectors: npt.NDArray[np.float32],
     ) -> None:
-        """Vectors of (turn id, idx) rows, as ``Store.put_vectors``."""
+        """Vectors of (turn id, idx) rows, as ``Store.vectors.put``."""
 
     def scheduled(self, item: Scheduled) -> int:
         """Add a scheduled item with its status and times."""
@@ -98,14 +104,8 @@ class SkillSchemas(Protocol):
         returns what was applied ("reminders 1")."""
 
 
-class Store(SkillSchemas, Protocol):
-    """Sessions, turns, profile, persona versions, and what is derived from turns."""
-
-    # What is due later and what waits for the user: a part of its own, on the same
-    # database and connection (``store.agenda.schedule(...)``).
-    agenda: Agenda
-
-    # --- lifecycle --------------------------------------------------------------
+class Lifecycle(Protocol):
+    """The store's connection, schema and transactions."""
 
     def close(self) -> None:
         """Release the connection (a pooled one goes back to its pool)."""
@@ -122,7 +122,9 @@ class Store(SkillSchemas, Protocol):
     def restoring(self, keep_ids: bool) -> AbstractContextManager[Restorer]:
         """A ``Restorer`` whose writes commit together when the block ends, or not at all."""
 
-    # --- sessions ---------------------------------------------------------------
+
+class Sessions(Protocol):
+    """The record of sessions: when each started, ended and was reflected on."""
 
     def start_session(self, at: datetime | None = None) -> Session:
         """Open a new session."""
@@ -151,7 +153,9 @@ class Store(SkillSchemas, Protocol):
     def adjacent_sessions(self, session_id: int) -> tuple[Session | None, Session | None]:
         """The sessions just before and just after ``session_id``."""
 
-    # --- turns ------------------------------------------------------------------
+
+class Turns(Protocol):
+    """The record of turns: written as they happen, read back in order."""
 
     def add_turn(
         self,
@@ -184,14 +188,6 @@ class Store(SkillSchemas, Protocol):
     def turns_after(self, turn_id: int, limit: int = 1_000_000) -> list[Turn]:
         """Up to ``limit`` turns with ids above ``turn_id``, in order."""
 
-    def turns_after_state(self, key: str, limit: int = 1_000_000) -> list[Turn]:
-        """Up to ``limit`` turns after the turn id kept in state ``key`` (how far a job that
-        goes through the turns has got), in order."""
-
-    def index_changes(self, after_turn_id: int, limit: int) -> IndexChanges:
-        """The generation, up to ``limit`` turns after ``after_turn_id``, and the last
-        vector's rowid, read together (one round trip on PostgreSQL, every turn)."""
-
     def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
         """The turns that exist among ``ids``, by id."""
 
@@ -207,11 +203,19 @@ class Store(SkillSchemas, Protocol):
     def turn_count(self) -> int:
         """How many turns there are."""
 
+
+class Timings(Protocol):
+    """When each stage of a spoken turn happened."""
+
     def save_timings(self, turn_id: int, timings: dict[str, float]) -> None:
-        """When each stage of a spoken turn happened."""
+        """Keep a turn's stage timings."""
 
     def timings(self, turn_id: int) -> dict[str, float]:
         """A turn's stage timings, earliest first."""
+
+
+class TurnSearch(Protocol):
+    """Full-text search over turns, in the database's own full-text index."""
 
     def search_turns(
         self, query: str, limit: int, exclude_session: int | None = None
@@ -221,7 +225,10 @@ class Store(SkillSchemas, Protocol):
     def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
         """(turn id, score) of the best full-text matches, best first."""
 
-    # --- state ------------------------------------------------------------------
+
+class MemoryState(Protocol):
+    """Small named counters: how far each job that goes through the turns has got, and
+    the generation that tells in-memory indexes to reload."""
 
     def state(self, key: str) -> int:
         """A memory state value, 0 when unset."""
@@ -232,7 +239,17 @@ class Store(SkillSchemas, Protocol):
     def all_state(self) -> dict[str, int]:
         """Every memory state value."""
 
-    # --- profile and persona ----------------------------------------------------
+    def turns_after_state(self, key: str, limit: int = 1_000_000) -> list[Turn]:
+        """Up to ``limit`` turns after the turn id kept in state ``key`` (how far a job that
+        goes through the turns has got), in order."""
+
+    def index_changes(self, after_turn_id: int, limit: int) -> IndexChanges:
+        """The generation, up to ``limit`` turns after ``after_turn_id``, and the last
+        vector's rowid, read together (one round trip on PostgreSQL, every turn)."""
+
+
+class Profiles(Protocol):
+    """The user's profile and the companion's persona versions."""
 
     def save_profile(self, profile: UserProfile) -> None:
         """Replace the user's profile."""
@@ -249,74 +266,9 @@ class Store(SkillSchemas, Protocol):
     def persona_history(self) -> list[tuple[int, datetime, str, Persona]]:
         """Every persona version: number, when, why, and the persona."""
 
-    # --- facts ------------------------------------------------------------------
 
-    def add_fact(
-        self, fact: ExtractedFact, source_turn_ids: Sequence[int], at: datetime | None = None
-    ) -> Fact:
-        """Record a fact; a repeat strengthens the old one, a change supersedes it."""
-
-    def fact(self, fact_id: int) -> Fact | None:
-        """One fact, if it exists."""
-
-    def facts(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
-        """Current facts (and superseded ones with ``include_past``), newest first."""
-
-    def facts_from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
-        """Facts that came from any of these turns."""
-
-    def edit_fact(self, fact_id: int, value: str) -> Fact | None:
-        """Correct a fact's value."""
-
-    def delete_fact(self, fact_id: int) -> None:
-        """Delete a fact; a fact it superseded no longer points at it."""
-
-    def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
-        """Full-text search over facts; higher scores are better."""
-
-    # --- summaries --------------------------------------------------------------
-
-    def add_summary(
-        self, kind: str, text: str, source_turn_ids: Sequence[int], session_id: int | None = None
-    ) -> Summary:
-        """Keep a summary and the turns it came from."""
-
-    def summaries(
-        self, kind: str | None = None, summary_id: int | None = None, session_id: int | None = None
-    ) -> list[Summary]:
-        """Summaries matching every given filter, oldest first."""
-
-    def edit_summary(self, summary_id: int, text: str) -> Summary | None:
-        """Correct a summary's text; None if there is no such summary."""
-
-    def delete_summaries(self, kind: str, session_id: int | None = None) -> None:
-        """Delete the summaries of one kind (and session)."""
-
-    # --- vectors ----------------------------------------------------------------
-
-    def put_vectors(
-        self,
-        model: str,
-        kind: str,
-        rows: Sequence[tuple[int, int]],
-        vectors: npt.NDArray[np.float32],
-    ) -> None:
-        """Store one vector per (turn id, idx) row."""
-
-    def vectors_after(self, after_rowid: int, limit: int = 100_000) -> tuple[VectorBatch, int]:
-        """Up to ``limit`` vectors stored after position ``after_rowid``, by (model, kind):
-        turn ids and matrix; and the last position read (``after_rowid`` if none)."""
-
-    def vector_counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
-        """How many vectors each (model, kind) has after position ``after_rowid``."""
-
-    def last_vector_rowid(self) -> int:
-        """The position of the last vector stored (0 when there are none)."""
-
-    def turns_without_vectors(self, model: str, limit: int = 100_000) -> list[int]:
-        """Turns that ``model`` has not embedded yet, in order."""
-
-    # --- forgetting -------------------------------------------------------------
+class Forgetting(Protocol):
+    """Taking turns back, with everything derived from them, or everything at once."""
 
     def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
         """Delete turns and everything derived from them; how many of each went."""
@@ -428,3 +380,99 @@ class Confirmations(Protocol):
 
 class Agenda(Schedule, Notices, Confirmations, Protocol):
     """A store's scheduled items, notices and confirmations (``Store.agenda``)."""
+
+
+class Facts(Protocol):
+    """Facts extracted from turns (``store.facts``)."""
+
+    def add(
+        self, fact: ExtractedFact, source_turn_ids: Sequence[int], at: datetime | None = None
+    ) -> Fact:
+        """Record a fact; a repeat strengthens the old one, a change supersedes it."""
+
+    def get(self, fact_id: int) -> Fact | None:
+        """One fact, if it exists."""
+
+    def from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
+        """Facts that came from any of these turns."""
+
+    def edit(self, fact_id: int, value: str) -> Fact | None:
+        """Correct a fact's value."""
+
+    def delete(self, fact_id: int) -> None:
+        """Delete a fact; a fact it superseded no longer points at it."""
+
+    def search(self, query: str, limit: int) -> list[tuple[Fact, float]]:
+        """Full-text search over facts; higher scores are better."""
+
+    # Last: a method named ``list`` would shadow the type in the annotations below it.
+    def list(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
+        """Current facts (and superseded ones with ``include_past``), newest first."""
+
+
+class Summaries(Protocol):
+    """Summaries of sessions and insights across them (``store.summaries``)."""
+
+    def add(
+        self, kind: str, text: str, source_turn_ids: Sequence[int], session_id: int | None = None
+    ) -> Summary:
+        """Keep a summary and the turns it came from."""
+
+    def get(self, summary_id: int) -> Summary | None:
+        """One summary, if it exists."""
+
+    def edit(self, summary_id: int, text: str) -> Summary | None:
+        """Correct a summary's text; None if there is no such summary."""
+
+    def clear(self, kind: str, session_id: int | None = None) -> None:
+        """Delete the summaries of one kind (and session: None means no session)."""
+
+    def list(self, kind: str | None = None, session_id: int | None = None) -> list[Summary]:
+        """Summaries matching every given filter, oldest first."""
+
+
+class Vectors(Protocol):
+    """Embeddings of turns, one or more per turn and model (``store.vectors``)."""
+
+    def put(
+        self,
+        model: str,
+        kind: str,
+        rows: Sequence[tuple[int, int]],
+        vectors: npt.NDArray[np.float32],
+    ) -> None:
+        """Store one vector per (turn id, idx) row."""
+
+    def after(self, after_rowid: int, limit: int = 100_000) -> tuple[VectorBatch, int]:
+        """Up to ``limit`` vectors stored after position ``after_rowid``, by (model, kind):
+        turn ids and matrix; and the last position read (``after_rowid`` if none)."""
+
+    def counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
+        """How many vectors each (model, kind) has after position ``after_rowid``."""
+
+    def last_rowid(self) -> int:
+        """The position of the last vector stored (0 when there are none)."""
+
+    def turns_without(self, model: str, limit: int = 100_000) -> list[int]:
+        """Turns that ``model`` has not embedded yet, in order."""
+
+
+class Store(
+    Lifecycle,
+    Sessions,
+    Turns,
+    Timings,
+    TurnSearch,
+    MemoryState,
+    Profiles,
+    Forgetting,
+    SkillSchemas,
+    Protocol,
+):
+    """Sessions, turns, profile, persona versions, and what is derived from turns."""
+
+    # What is due later and what waits for the user (``store.agenda.schedule(...)``).
+    agenda: Agenda
+    facts: Facts
+    summaries: Summaries
+    vectors: Vectors

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from os1.memory.derived import Fact, Summary
+from os1.domain import Fact, Summary
 
 
 def fact_record(fact: Fact) -> dict[str, Any]:

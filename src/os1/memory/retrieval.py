@@ -191,10 +191,10 @@ class HybridRetriever:
         """Append the vectors stored since the last refresh, read in batches into arrays
         sized up front, so even a million turns load without holding two copies."""
         wanted = {e.name for e in self.embedders}
-        counts = self.store.vector_counts_after(index.last_vector_rowid)
+        counts = self.store.vectors.counts_after(index.last_vector_rowid)
         filled: dict[tuple[str, str], int] = {}
         while True:
-            batch, last = self.store.vectors_after(index.last_vector_rowid)
+            batch, last = self.store.vectors.after(index.last_vector_rowid)
             if last == index.last_vector_rowid:
                 break
             index.last_vector_rowid = last

@@ -9,11 +9,21 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from os1.domain import Confirmation, Notice, Persona, Scheduled, Session, Turn, UserProfile
+from os1.domain import (
+    Confirmation,
+    Fact,
+    Notice,
+    Persona,
+    Scheduled,
+    Session,
+    Summary,
+    Turn,
+    UserProfile,
+)
 from os1.memory.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
 from os1.memory.codec import now, persona_to_json, profile_to_json, to_iso
 from os1.memory.columns import fact_columns, session_columns, summary_columns, turn_columns
-from os1.memory.derived import Fact, Summary, insert_vectors
+from os1.memory.derived import insert_vectors
 
 
 class SQLiteRestorer:

@@ -6,15 +6,11 @@ model is asked for a reply, so a crash mid-reply loses nothing the user said.
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime, timedelta
-from functools import cache
-from importlib.resources import files
 from pathlib import Path
-from typing import Protocol
 
 from os1.domain import Persona, Role, Session, SkillMigration, Turn, TurnStatus, UserProfile
 from os1.memory import skill_schema
@@ -29,24 +25,26 @@ from os1.memory.codec import (
     to_iso,
 )
 from os1.memory.columns import MEMORY_TABLES
-from os1.memory.derived import DerivedMemory
-from os1.memory.protocol import Agenda, IndexChanges
+from os1.memory.derived import (
+    SQLiteFacts,
+    SQLiteSummaries,
+    SQLiteVectors,
+    edit_turn,
+    forget_turns,
+    fts_query,
+)
+from os1.memory.errors import StoreBusy, StoreError
+from os1.memory.protocol import Agenda, Facts, IndexChanges, Summaries, Vectors
 from os1.memory.schema import SCHEMA
+from os1.memory.search import search_by_rank
 from os1.memory.sqlite_restore import SQLiteRestorer
-
-
-class StoreError(Exception):
-    """The store cannot do what was asked; the message says why."""
-
-
-class StoreBusy(StoreError):
-    """Another process holds the database for longer than the busy timeout."""
-
 
 SCHEMA_VERSION = 3
 
 
-class SQLiteStore(DerivedMemory):
+class SQLiteStore:
+    """One person's memory in one SQLite file (``Store``)."""
+
     def __init__(
         self, path: Path, busy_timeout_s: float = 5.0, cache_kb: int | None = None
     ) -> None:
@@ -85,6 +83,10 @@ class SQLiteStore(DerivedMemory):
         # Typed as the protocol: ``Store.agenda`` is a settable attribute, so mypy wants it
         # exactly ``Agenda``; the assignment still checks SQLiteAgenda against it.
         self.agenda: Agenda = SQLiteAgenda(self._db, self.transaction)
+        # What is derived from turns: parts on this connection, writing in its transactions.
+        self.facts: Facts = SQLiteFacts(self._db, self._transaction)
+        self.summaries: Summaries = SQLiteSummaries(self._db, self._transaction)
+        self.vectors: Vectors = SQLiteVectors(self._db, self._transaction)
 
     @contextmanager
     def _translate_errors(self) -> Iterator[None]:
@@ -238,6 +240,12 @@ class SQLiteStore(DerivedMemory):
                 "UPDATE turns SET text = ?, status = ? WHERE id = ?", (text, status.value, turn_id)
             )
 
+    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
+        """Correct what a turn says; what was derived from the old words goes (see
+        ``os1.memory.derived.edit_turn``). None if there is no such turn."""
+        with self._transaction() as db:
+            return edit_turn(db, turn_id, text)
+
     def recent_turns(self, limit: int, session_id: int | None = None) -> list[Turn]:
         if session_id is None:
             rows = self._db.execute("SELECT * FROM turns ORDER BY id DESC LIMIT ?", (limit,))
@@ -328,7 +336,7 @@ class SQLiteStore(DerivedMemory):
         return IndexChanges(
             self.state("generation"),
             self.turns_after(after_turn_id, limit),
-            self.last_vector_rowid(),
+            self.vectors.last_rowid(),
         )
 
     def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
@@ -369,6 +377,14 @@ class SQLiteStore(DerivedMemory):
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
+        """Delete turns and everything derived from them; how many of each went."""
+        ids = sorted(set(turn_ids))
+        if not ids:
+            return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
+        with self._transaction() as db:
+            return forget_turns(db, ids)
 
     def erase(self) -> dict[str, int]:
         """Delete every row, back to before the first run; how many went from each table.
@@ -436,49 +452,6 @@ class SQLiteStore(DerivedMemory):
             )
             for r in rows
         ]
-
-
-class Ranked(Protocol):
-    def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
-        """(turn id, score) of the best full-text matches, best first."""
-
-    def turns_by_ids(self, ids: Sequence[int]) -> dict[int, Turn]:
-        """The turns that exist among ``ids``, by id."""
-
-
-def search_by_rank(
-    store: Ranked, query: str, limit: int, exclude_session: int | None
-) -> list[tuple[Turn, float]]:
-    """The best ``limit`` turns by the store's full-text rank, outside ``exclude_session``
-    (both stores' ``search_turns``)."""
-    hits = store.bm25(query, limit * 2 + 10)
-    turns = store.turns_by_ids([i for i, _ in hits])
-    found = [(turns[i], s) for i, s in hits if i in turns]
-    return [(t, s) for t, s in found if t.session_id != exclude_session][:limit]
-
-
-def fts_query(text: str, drop_stopwords: bool = False) -> str:
-    """Quote each word so user text can never be read as FTS5 query syntax."""
-    return " OR ".join(f'"{w}"' for w in query_words(text, drop_stopwords))
-
-
-def query_words(text: str, drop_stopwords: bool = False) -> list[str]:
-    """The distinct words of a search, each one phrase of the FTS5 query (and of
-    ``os1.memory.lexical``'s, which must read a question the same way)."""
-    words = re.findall(r"[^\W_]+", text.lower())
-    if drop_stopwords:
-        stop = search_stopwords()
-        words = [w for w in words if w not in stop]
-    return [w for w in dict.fromkeys(words) if len(w) > 1][:MAX_QUERY_TERMS]
-
-
-MAX_QUERY_TERMS = 64
-
-
-@cache
-def search_stopwords() -> frozenset[str]:
-    text = files("os1.memory").joinpath("stopwords.txt").read_text(encoding="utf-8")
-    return frozenset(text.split())
 
 
 def _session(row: sqlite3.Row) -> Session:

@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from os1.memory import agenda_records
+from os1.memory.errors import StoreError
 from os1.memory.protocol import Restorer, Store
-from os1.memory.store import StoreError
 
 
 def counts(store: Store) -> dict[str, int]:
@@ -21,10 +21,10 @@ def counts(store: Store) -> dict[str, int]:
     return {
         "sessions": len(store.sessions()),
         "turns": store.turn_count(),
-        "facts": len(store.facts(include_past=True, limit=10**9)),
-        "summaries": len(store.summaries()),
+        "facts": len(store.facts.list(include_past=True, limit=10**9)),
+        "summaries": len(store.summaries.list()),
         "persona_versions": len(store.persona_history()),
-        "vectors": sum(store.vector_counts_after(0).values()),
+        "vectors": sum(store.vectors.counts_after(0).values()),
         "scheduled": len(agenda_records.every_scheduled(store.agenda)),
         "notices": len(agenda_records.every_notice(store.agenda)),
         "confirmations": len(store.agenda.confirmations()),
@@ -67,9 +67,9 @@ def move(source: Store, target: Store) -> Moved:
             timings = source.timings(turn.id)
             if timings:
                 restore.timings(turn.id, timings)
-        for fact in sorted(source.facts(include_past=True, limit=10**9), key=lambda f: f.id):
+        for fact in sorted(source.facts.list(include_past=True, limit=10**9), key=lambda f: f.id):
             restore.fact(fact)
-        for summary in source.summaries():
+        for summary in source.summaries.list():
             restore.summary(summary)
         for item in agenda_records.every_scheduled(source.agenda):
             restore.scheduled(item)
@@ -88,7 +88,7 @@ def _move_vectors(source: Store, restore: Restorer) -> None:
     seen: Counter[tuple[str, str, int]] = Counter()
     position = 0
     while True:
-        batch, last = source.vectors_after(position, limit=20_000)
+        batch, last = source.vectors.after(position, limit=20_000)
         if last == position:
             return
         position = last

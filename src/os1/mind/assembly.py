@@ -1,29 +1,41 @@
-"""Building a companion from settings: one recipe for the command line and the server.
+"""Building a companion and the engines it uses from the typed options: one recipe for the
+command line and the server.
 
 Each function takes the parts that are already made (a store, a model backend, embedding
-models) and the settings, so the CLI can build them lazily for one person and the server
-can share the models between many people while each keeps their own store.
+models) and its options (``os1.options``), so the CLI can build them lazily for one person
+and the server can share the models between many people while each keeps their own store.
+The embedding models and the speech engines are built here too, for both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from os1 import config
 from os1.domain import Persona, UserProfile
 from os1.llm.base import LLMBackend
-from os1.memory.embedding import Embedder
+from os1.memory.embedding import Embedder, EmbeddingUnavailable, load_embedder
 from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
 from os1.memory.store import SQLiteStore
 from os1.mind import plugins
-from os1.mind.companion import ChatOptions, Companion, NotSetUp
+from os1.mind.companion import Companion, NotSetUp
 from os1.mind.prompting import Budget, PromptBuilder
 from os1.mind.skill import Services
 from os1.mind.turn import TurnRunner
+from os1.options import (
+    ChatOptions,
+    MemoryOptions,
+    ModelOptions,
+    Options,
+    StoreOptions,
+    VoiceOptions,
+)
+from os1.voice.listening import HesitationPolicy, SilencePolicy, TurnEndPolicy
+from os1.voice.stt import Recognizer, create_recognizer
+from os1.voice.tts import Synthesizer, create_synthesizer
 
 # Whose rows a PostgreSQL store holds when no server account is named: the person using
 # OS1 from the command line. Server accounts are numbered from 1.
@@ -31,22 +43,23 @@ LOCAL_USER_ID = 0
 
 
 def open_store(
-    settings: config.Settings, user_id: int = LOCAL_USER_ID, cache_kb: int | None = None
+    options: StoreOptions, user_id: int = LOCAL_USER_ID, cache_kb: int | None = None
 ) -> Store:
     """The store ``store.url`` names: empty for the SQLite file in the home (``user_id``
     is then the home's business; ``cache_kb`` caps its page cache), or a PostgreSQL
     database, where the store reads and writes only ``user_id``'s rows."""
-    store = _open(settings, user_id, cache_kb)
+    store = _open(options, user_id, cache_kb)
     # The skills' own tables (none of the built-in skills has any: then nothing is read).
     store.apply_skill_migrations(plugins.skills().migrations)
     return store
 
 
-def _open(settings: config.Settings, user_id: int, cache_kb: int | None) -> Store:
-    url = str(settings.get("store.url"))
+def _open(options: StoreOptions, user_id: int, cache_kb: int | None) -> Store:
+    url = options.url
     if not url:
-        busy_timeout_s = float(settings.get("store.busy_timeout_s"))
-        return SQLiteStore(settings.db_path, busy_timeout_s=busy_timeout_s, cache_kb=cache_kb)
+        return SQLiteStore(
+            options.sqlite_path, busy_timeout_s=options.busy_timeout_s, cache_kb=cache_kb
+        )
     # Imported here so that a SQLite user never loads the PostgreSQL driver.
     from os1.memory.postgres import PostgresStore, is_postgres_url
 
@@ -54,28 +67,40 @@ def _open(settings: config.Settings, user_id: int, cache_kb: int | None) -> Stor
         raise config.ConfigError(
             f"store.url must be empty (SQLite) or postgresql://…, got {url.split(':')[0]}:…"
         )
-    return PostgresStore(url, user_id, pool_size=int(settings.get("store.pool_size")))
+    return PostgresStore(url, user_id, pool_size=options.pool_size)
 
 
-def prompt_builder(settings: config.Settings, backend: LLMBackend) -> PromptBuilder:
-    get = settings.get
-    context = min(int(get("model.context_window")), backend.context_window)
+def embedders(options: MemoryOptions, warn: Callable[[str], None]) -> list[Embedder]:
+    """The embedding models ``memory.embedders`` names; one that cannot load is reported
+    to ``warn`` and left out: recall still works on the others (and on full-text search
+    alone)."""
+    loaded = []
+    for name in options.embedders:
+        try:
+            loaded.append(load_embedder(name))
+        except EmbeddingUnavailable as exc:
+            warn(f"{exc}. Recalling without {name}.")
+    return loaded
+
+
+def prompt_builder(options: ModelOptions, backend: LLMBackend) -> PromptBuilder:
+    context = min(options.context_window, backend.context_window)
     return PromptBuilder(
-        Budget(context, int(get("model.max_reply_tokens"))),
+        Budget(context, options.max_reply_tokens),
         backend.count_tokens,
-        temperature=float(get("model.temperature")),
+        temperature=options.temperature,
     )
 
 
 def memorizer(
-    settings: config.Settings,
+    options: MemoryOptions,
     store: Store,
     embedders: Sequence[Embedder],
     backend: Callable[[], LLMBackend],
 ) -> Memorizer:
     """``backend`` is called only when the model extracts facts too, so memory commands
     do not load a model they do not use."""
-    extractor = backend() if settings.get("memory.extract_with_model") else None
+    extractor = backend() if options.extract_with_model else None
     return Memorizer(store, list(embedders), extractor=extractor)
 
 
@@ -100,7 +125,7 @@ def retriever(
 
 
 def companion(
-    settings: config.Settings,
+    options: Options,
     store: Store,
     backend: LLMBackend,
     embedders: Sequence[Embedder],
@@ -108,25 +133,19 @@ def companion(
     persona, profile = store.persona(), store.profile()
     if persona is None or profile is None:
         raise NotSetUp()  # before any model work, only to refuse
-    get = settings.get
-    options = ChatOptions(
-        session_gap=timedelta(minutes=float(get("chat.session_gap_minutes"))),
-        recent_turns=int(get("chat.recent_turns")),
-        memories=int(get("chat.memories")),
-    )
     return Companion(
         store,
         backend,
         retriever(store, embedders, persona, profile),
-        prompt_builder(settings, backend),
-        options,
-        memorizer(settings, store, embedders, lambda: backend),
+        prompt_builder(options.model, backend),
+        options.chat,
+        memorizer(options.memory, store, embedders, lambda: backend),
         known=(persona, profile),
     )
 
 
 def turns(
-    settings: config.Settings,
+    options: ChatOptions,
     companion: Companion,
     embedders: Sequence[Embedder],
     services: Services | None = None,
@@ -138,7 +157,7 @@ def turns(
         companion,
         plugins.skills(),
         services,
-        timezone=user_timezone(str(settings.get("chat.timezone"))),
+        timezone=user_timezone(options.timezone),
         embedder=matcher,
     )
 
@@ -164,3 +183,21 @@ def user_timezone(name: str) -> ZoneInfo:
     except (OSError, ZoneInfoNotFoundError, ValueError):
         pass
     return ZoneInfo("UTC")
+
+
+def recognizer(options: VoiceOptions) -> Recognizer:
+    """A speech recognizer (``voice.stt``); it holds one stream's state."""
+    return create_recognizer(options.stt, options.stt_model)
+
+
+def synthesizer(options: VoiceOptions, persona_voice: str) -> Synthesizer:
+    """The voice (``voice.tts``) for the persona's "feminine", "masculine" or "neutral"."""
+    return create_synthesizer(persona_voice, options.tts, options.tts_model)
+
+
+def turn_policy(options: VoiceOptions) -> TurnEndPolicy:
+    """When a spoken turn ends: ``voice.turn_policy`` after ``voice.end_silence_ms``."""
+    seconds = options.end_silence_ms / 1000
+    if options.turn_policy == "silence":
+        return SilencePolicy(seconds)
+    return HesitationPolicy(seconds=seconds)

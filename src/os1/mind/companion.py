@@ -4,8 +4,7 @@ and how it builds a prompt from recall. ``os1.mind.turn`` runs each turn with it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from os1.domain import Persona, Prompt, Session, ToolSpec, Turn, UserProfile
 from os1.llm.base import LLMBackend
@@ -15,6 +14,7 @@ from os1.memory.protocol import Store
 from os1.memory.retrieval import Recollection, Retriever
 from os1.mind.prompting import PromptBuilder
 from os1.mind.speculation import Speculation
+from os1.options import ChatOptions
 
 
 class NotSetUp(Exception):
@@ -25,13 +25,6 @@ class NotSetUp(Exception):
 class EmptyMessage(ValueError):
     def __init__(self) -> None:
         super().__init__("Nothing to say: the message is empty.")
-
-
-@dataclass(frozen=True)
-class ChatOptions:
-    session_gap: timedelta = timedelta(minutes=30)
-    recent_turns: int = 16
-    memories: int = 4
 
 
 def stable_window(turns: list[Turn], limit: int) -> list[Turn]:

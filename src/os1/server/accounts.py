@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from os1 import config
+from os1.options import Options
 
 TOKEN_PATTERN = re.compile(r"^os1_(\d{1,18})_([A-Za-z0-9_-]{43})$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -108,19 +108,18 @@ class AccountStore(Protocol):
         """Release the database."""
 
 
-def open_accounts(settings: config.Settings) -> AccountStore:
+def open_accounts(options: Options) -> AccountStore:
     """The accounts in ``store.url``'s PostgreSQL database when it names one, else in
     ``$OS1_HOME/server/accounts.db``."""
-    url = str(settings.get("store.url"))
-    if url:
+    if options.store.url:
         from os1.server.accounts_postgres import PostgresAccounts
 
-        return PostgresAccounts(url, pool_size=int(settings.get("store.pool_size")))
-    return Accounts(accounts_path(settings))
+        return PostgresAccounts(options.store.url, pool_size=options.store.pool_size)
+    return Accounts(accounts_path(options.home))
 
 
-def accounts_path(settings: config.Settings) -> Path:
-    return settings.home / "server" / "accounts.db"
+def accounts_path(home: Path) -> Path:
+    return home / "server" / "accounts.db"
 
 
 class Accounts:

@@ -24,12 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from os1 import config
 from os1.llm.gate import ModelBusy
 from os1.memory import forgetting, portability
 from os1.memory.records import fact_record, summary_record
 from os1.mind import onboarding
 from os1.mind.onboarding import Answers, OnboardingError
+from os1.options import Options
+from os1.options import load as load_options
 from os1.server import (
     chat_ws,
     journal,
@@ -173,8 +174,8 @@ async def list_memories(request: Request) -> Response:
     def read() -> list[dict[str, Any]]:
         tenant.memorizer().index()
         if kind == "summaries":
-            return [summary_record(s) for s in tenant.store.summaries()[-limit:]]
-        return [fact_record(f) for f in tenant.store.facts(limit=limit)]
+            return [summary_record(s) for s in tenant.store.summaries.list()[-limit:]]
+        return [fact_record(f) for f in tenant.store.facts.list(limit=limit)]
 
     return json_response({"memories": await in_tenant(tenant, read)})
 
@@ -271,7 +272,9 @@ async def on_unexpected_error(request: Request, exc: Exception) -> Response:
 def create_app(state: ServerState) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        watching = asyncio.create_task(notices.watch(state.tenants, state.options.notice_check_s))
+        watching = asyncio.create_task(
+            notices.watch(state.tenants, state.options.server.notice_check_s)
+        )
         try:
             yield
         finally:
@@ -319,7 +322,7 @@ def app_from_environment() -> Starlette:
     --workers N`` has uvicorn start N processes that each call this."""
     redact_tokens_in_logs()
     prepare_process_for_serving()
-    return create_app(ServerState.create(config.load()))
+    return create_app(ServerState.create(load_options()))
 
 
 def prepare_process_for_serving() -> None:
@@ -346,7 +349,7 @@ def prepare_process_for_serving() -> None:
             logger.info("could not raise the open-files limit above %d", soft)
 
 
-def serve(settings: Any, host: str, port: int, workers: int = 1) -> None:
+def serve(options: Options, host: str, port: int, workers: int = 1) -> None:
     """Run the server until interrupted (``os1 serve``): one process, or ``workers``
     processes sharing the address (each with its own state, caches only)."""
     import uvicorn
@@ -355,12 +358,12 @@ def serve(settings: Any, host: str, port: int, workers: int = 1) -> None:
     if workers > 1:
         # The workers are new processes: they read the settings themselves, so the ones
         # given on the command line travel in the environment.
-        os.environ["OS1_HOME"] = str(settings.home)
+        os.environ["OS1_HOME"] = str(options.home)
         os.environ["OS1_SERVER_WORKERS"] = str(workers)
         app: Any = "os1.server.app:app_from_environment"
     else:
         prepare_process_for_serving()  # before the tenants' limit is read from it
-        app = create_app(ServerState.create(settings))
+        app = create_app(ServerState.create(options))
     uvicorn.run(
         app,
         factory=workers > 1,

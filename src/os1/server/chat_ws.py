@@ -73,17 +73,20 @@ async def receive(socket: Socket, state: ServerState) -> dict[str, Any] | None:
     """The next message, or None when the socket closed (idle, oversize or by the client)."""
     try:
         message = await asyncio.wait_for(
-            socket.websocket.receive(), state.options.ws_idle_timeout_s
+            socket.websocket.receive(), state.options.server.ws_idle_timeout_s
         )
     except TimeoutError:
-        await socket.close(CLOSE_IDLE, f"closing: idle for {state.options.ws_idle_timeout_s:g} s")
+        await socket.close(
+            CLOSE_IDLE, f"closing: idle for {state.options.server.ws_idle_timeout_s:g} s"
+        )
         return None
     if message["type"] == "websocket.disconnect":
         return None
     size = len(message.get("text") or message.get("bytes") or b"")
-    if message.get("text") is not None and size > state.options.ws_max_text_bytes:
+    if message.get("text") is not None and size > state.options.server.ws_max_text_bytes:
         await socket.close(
-            CLOSE_TOO_BIG, f"closing: a message is larger than {state.options.ws_max_text_bytes}"
+            CLOSE_TOO_BIG,
+            f"closing: a message is larger than {state.options.server.ws_max_text_bytes}",
         )
         return None
     return dict(message)

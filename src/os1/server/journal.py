@@ -40,7 +40,7 @@ async def edit_memory(request: Request) -> Response:
 def session_json(store: Store, session: Session) -> dict[str, Any]:
     turns = store.turns(session.id)
     first_words = next((t.text for t in turns if t.role is Role.USER), "")
-    summaries = store.summaries(kind="session", session_id=session.id)
+    summaries = store.summaries.list(kind="session", session_id=session.id)
     return {
         "id": session.id,
         "started_at": session.started_at.isoformat(),

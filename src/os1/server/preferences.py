@@ -25,13 +25,13 @@ from os1.server.tenancy import Tenant
 
 
 def settings_json(request: Request, tenant: Tenant) -> dict[str, Any]:
-    get = server_state(request).settings.get
+    model = server_state(request).options.model
     persona = tenant.store.persona()
     return {
         "account": {"id": tenant.account.id, "name": tenant.account.name},
         "model": {
-            "backend": str(get("model.backend")),
-            "name": str(get("model.name")) or None,
+            "backend": model.backend,
+            "name": model.name or None,
             # One model serves every account: `os1 model use` on the server changes it.
             "changeable": False,
         },

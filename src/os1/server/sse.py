@@ -71,7 +71,7 @@ async def events(request: Request) -> Response:
                 yield event("notice", notice)
             while True:
                 try:
-                    notice = await asyncio.wait_for(queue.get(), state.options.heartbeat_s)
+                    notice = await asyncio.wait_for(queue.get(), state.options.server.heartbeat_s)
                 except TimeoutError:
                     yield event("heartbeat", {})
                     continue

@@ -9,49 +9,25 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from starlette.requests import HTTPConnection
 
-from os1 import config
 from os1.mind.skill import Services
+from os1.options import Options, ServerOptions
 from os1.server.accounts import AccountStore, open_accounts
 from os1.server.http import ApiError, bearer_token
 from os1.server.limits import RateLimiter, retry_after_header
 from os1.server.presence import Presence, open_presence
 from os1.server.tenancy import SharedModels, Tenant, Tenants
-from os1.server.voice_engines import SettingsVoiceEngines, VoiceEngines
+from os1.server.voice_engines import ConfiguredVoiceEngines, VoiceEngines
 from os1.skills.presence import TalkingWith
-
-
-@dataclass(frozen=True)
-class ServerOptions:
-    requests_per_minute: float = 120.0
-    burst: int = 30
-    ws_idle_timeout_s: float = 300.0
-    # Largest text message on a WebSocket (audio has the voice protocol's own limit).
-    ws_max_text_bytes: int = 100_000
-    heartbeat_s: float = 15.0
-    # How often each worker looks for reminders due to people listening (os1.server.notices).
-    notice_check_s: float = 5.0
-    # Threads that run replies (at least the model's slots and a few more, see ServerState).
-    reply_threads: int = 8
-
-    @classmethod
-    def from_settings(cls, settings: config.Settings) -> ServerOptions:
-        get = settings.get
-        return cls(
-            requests_per_minute=float(get("server.requests_per_minute")),
-            burst=int(get("server.burst")),
-            ws_idle_timeout_s=float(get("server.ws_idle_timeout_s")),
-            reply_threads=int(get("server.reply_threads")),
-        )
 
 
 @dataclass
 class ServerState:
-    settings: config.Settings
-    options: ServerOptions
+    # Every option; ``options.server`` is the server's own.
+    options: Options
     accounts: AccountStore
     tenants: Tenants
     limiter: RateLimiter
@@ -62,36 +38,38 @@ class ServerState:
     def __post_init__(self) -> None:
         # Every generation slot gets a thread, with some to spare for indexing: a turn that
         # has a slot never waits for a thread.
-        threads = max(self.options.reply_threads, self.tenants.shared.gate.slots + 4)
+        threads = max(self.options.server.reply_threads, self.tenants.shared.gate.slots + 4)
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="os1-reply")
 
     @classmethod
     def create(
         cls,
-        settings: config.Settings,
-        options: ServerOptions | None = None,
+        options: Options,
+        server: ServerOptions | None = None,
         shared: SharedModels | None = None,
         voice_engines: VoiceEngines | None = None,
         presence: Presence | None = None,
     ) -> ServerState:
-        options = options or ServerOptions.from_settings(settings)
+        """The server's parts from ``options``; ``server`` replaces ``options.server``
+        (tests: rate limits, heartbeats), the others replace what would be built."""
+        if server is not None:
+            options = replace(options, server=server)
         presence = presence or open_presence(
-            str(settings.get("store.url")),
-            settings.home / "server" / "presence.db",
-            int(settings.get("server.workers")),
-            float(settings.get("server.presence_window_s")),
+            options.store.url,
+            options.home / "server" / "presence.db",
+            options.server.workers,
+            options.server.presence_window_s,
         )
         return cls(
-            settings=settings,
             options=options,
-            accounts=open_accounts(settings),
+            accounts=open_accounts(options),
             tenants=Tenants(
-                settings,
-                shared or SharedModels(settings),
+                options,
+                shared or SharedModels(options),
                 Services({TalkingWith: TalkingWith(presence.count)}),
             ),
-            limiter=RateLimiter(options.requests_per_minute, options.burst),
-            voice_engines=voice_engines or SettingsVoiceEngines(settings),
+            limiter=RateLimiter(options.server.requests_per_minute, options.server.burst),
+            voice_engines=voice_engines or ConfiguredVoiceEngines(options.voice),
             presence=presence,
         )
 

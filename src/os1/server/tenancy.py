@@ -27,16 +27,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from os1 import config
 from os1.domain import Turn
 from os1.llm.base import LLMBackend
 from os1.llm.gate import GatedBackend, ModelGate
 from os1.llm.registry import create_backend
-from os1.memory.embedding import Embedder, EmbeddingUnavailable, Vectors, load_embedder
+from os1.memory.embedding import Embedder, Vectors
 from os1.memory.ingest import Memorizer
 from os1.memory.protocol import Store
 from os1.memory.retrieval import HybridRetriever
@@ -45,6 +43,7 @@ from os1.mind.companion import Companion
 from os1.mind.onboarding import Answers
 from os1.mind.skill import Services
 from os1.mind.turn import TurnRunner
+from os1.options import Options
 from os1.server.accounts import Account
 
 # A tenant used this recently stays open even beyond max_open_tenants: a request may be
@@ -76,32 +75,34 @@ class SharedModels:
     """The model backend and the embedding models, loaded once for every user.
 
     Tests pass their own backend (one instance for all users, to read every prompt) and
-    embedders; otherwise both come from the server's settings on first use."""
+    embedders; otherwise both come from the server's options on first use."""
 
     def __init__(
         self,
-        settings: config.Settings,
+        options: Options,
         backend: LLMBackend | None = None,
         embedders: Sequence[Embedder] | None = None,
     ) -> None:
-        self.settings = settings
+        self.options = options
         self._backend = backend
         self._embedders: list[Embedder] | None = (
             [LockedEmbedder(e) for e in embedders] if embedders is not None else None
         )
         self._lock = threading.Lock()
         self.warnings: list[str] = []
-        self.gate = ModelGate(model_slots(settings), int(settings.get("server.model_queue")))
+        self.gate = ModelGate(model_slots(options), options.server.model_queue)
         self._gated: LLMBackend | None = None
         # Lexical recall: no embedding per question or per turn (the way to scale a process).
-        self.lexical_recall = settings.get("server.recall") == "lexical"
+        self.lexical_recall = options.server.recall == "lexical"
 
     @property
     def backend(self) -> LLMBackend:
         """The model, behind the gate: every generation takes a slot."""
         with self._lock:
             if self._gated is None:
-                raw = self._backend if self._backend is not None else create_backend(self.settings)
+                raw = self._backend
+                if raw is None:
+                    raw = create_backend(self.options.model)
                 self._backend = raw
                 self._gated = GatedBackend(raw, self.gate)
             return self._gated
@@ -115,15 +116,8 @@ class SharedModels:
     def embedders(self) -> list[Embedder]:
         with self._lock:
             if self._embedders is None:
-                raw = str(self.settings.get("memory.embedders"))
-                loaded: list[Embedder] = []
-                for name in filter(None, (n.strip() for n in raw.split(","))):
-                    try:
-                        loaded.append(LockedEmbedder(load_embedder(name)))
-                    except EmbeddingUnavailable as exc:
-                        # Recall still works on the others (and on full-text search alone).
-                        self.warnings.append(f"{exc}. Recalling without {name}.")
-                self._embedders = loaded
+                loaded = assembly.embedders(self.options.memory, self.warnings.append)
+                self._embedders = [LockedEmbedder(e) for e in loaded]
             return list(self._embedders)
 
     def close(self) -> None:
@@ -132,13 +126,13 @@ class SharedModels:
                 self._backend.close()
 
 
-def model_slots(settings: config.Settings) -> int:
+def model_slots(options: Options) -> int:
     """``server.model_concurrency``, where 0 means: one for a model in this process (it
     runs one generation at a time anyway), 16 for a model server."""
-    configured = int(settings.get("server.model_concurrency"))
+    configured = options.server.model_concurrency
     if configured > 0:
         return configured
-    return 1 if settings.get("model.backend") in ("embedded", "auto") else 16
+    return 1 if options.model.backend in ("embedded", "auto") else 16
 
 
 class EventHub:
@@ -188,14 +182,15 @@ class Tenant:
         self,
         account: Account,
         home: Path,
-        settings: config.Settings,
+        options: Options,
         shared: SharedModels,
         events: EventHub | None = None,
         services: Services | None = None,
     ):
+        """``options``: the server's, with this user's home (``Options.for_home``)."""
         self.account = account
         self.home = home
-        self.settings = settings
+        self.options = options
         self.shared = shared
         self.lock = threading.Lock()
         # Kept by Tenants per user, so /v1/events streams outlive a closed tenant.
@@ -225,7 +220,7 @@ class Tenant:
                 if self.closed:
                     raise RuntimeError("this tenant was closed")  # a caller kept it too long
                 self._store = assembly.open_store(
-                    self.settings, user_id=self.account.id, cache_kb=TENANT_CACHE_KB
+                    self.options.store, user_id=self.account.id, cache_kb=TENANT_CACHE_KB
                 )
             return self._store
 
@@ -243,7 +238,7 @@ class Tenant:
 
     def memorizer(self) -> Memorizer:
         return assembly.memorizer(
-            self.settings, self.store, self.shared.recall_embedders, self._model
+            self.options.memory, self.store, self.shared.recall_embedders, self._model
         )
 
     def retriever(self) -> HybridRetriever:
@@ -276,7 +271,7 @@ class Tenant:
     def voice_turns(self) -> tuple[TurnRunner, Store]:
         """A turn owner on its own connection to this user's database, for a voice session
         (which uses it from its own threads, outside ``lock``). Close the store after."""
-        store = assembly.open_store(self.settings, user_id=self.account.id)
+        store = assembly.open_store(self.options.store, user_id=self.account.id)
         try:
             return self._new_turns(self._new_companion(store)), store
         except BaseException:
@@ -284,15 +279,20 @@ class Tenant:
             raise
 
     def _new_companion(self, store: Store) -> Companion:
-        return assembly.companion(self.settings, store, self.backend, self.shared.recall_embedders)
+        return assembly.companion(self.options, store, self.backend, self.shared.recall_embedders)
 
     def _new_turns(self, companion: Companion) -> TurnRunner:
-        return assembly.turns(self.settings, companion, self.shared.recall_embedders, self.services)
+        return assembly.turns(
+            self.options.chat, companion, self.shared.recall_embedders, self.services
+        )
 
     def set_up(self, answers: Answers) -> tuple[str, str]:
         """The first meeting: store the answers, let the OS choose its name, greet."""
         persona, greeting = onboarding.complete(
-            self.store, self.backend, assembly.prompt_builder(self.settings, self.backend), answers
+            self.store,
+            self.backend,
+            assembly.prompt_builder(self.options.model, self.backend),
+            answers,
         )
         self._companion = None  # rebuilt with the new persona and profile
         self._retriever = None
@@ -353,15 +353,15 @@ class Tenants:
 
     def __init__(
         self,
-        settings: config.Settings,
+        options: Options,
         shared: SharedModels,
         services: Services | None = None,
         max_open: int | None = None,
     ) -> None:
-        self.settings = settings
+        self.options = options
         self.shared = shared
         self.services = services or Services()
-        configured = max_open or int(settings.get("server.max_open_tenants"))
+        configured = max_open or options.server.max_open_tenants
         self.max_open = min(configured, tenants_files_allow())
         self._lock = threading.Lock()
         self._open: OrderedDict[int, Tenant] = OrderedDict()
@@ -369,7 +369,7 @@ class Tenants:
         self._accounts: dict[int, Account] = {}
 
     def home_of(self, account: Account) -> Path:
-        return self.settings.home / "users" / str(account.id)
+        return self.options.home / "users" / str(account.id)
 
     @property
     def open_count(self) -> int:
@@ -383,10 +383,10 @@ class Tenants:
                 home = self.home_of(account)
                 hub = self._hubs.setdefault(account.id, EventHub())
                 self._accounts[account.id] = account
-                # The server's settings (model, memory, chat), with this user's home: their
+                # The server's options (model, memory, chat), with this user's home: their
                 # database is <home>/os1.db.
-                user_settings = replace(self.settings, home=home)
-                tenant = Tenant(account, home, user_settings, self.shared, hub, self.services)
+                user_options = self.options.for_home(home)
+                tenant = Tenant(account, home, user_options, self.shared, hub, self.services)
                 self._open[account.id] = tenant
             self._open.move_to_end(account.id)
             tenant.last_used = time.monotonic()

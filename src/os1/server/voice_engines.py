@@ -1,4 +1,4 @@
-"""The speech engines a voice WebSocket uses, built from the server's settings.
+"""The speech engines a voice WebSocket uses, built from the server's voice options.
 
 A recognizer and a VAD hold one stream's state, so each connection gets its own. A voice
 (synthesizer) holds no state between phrases and is slow to load, so each voice is loaded
@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from os1 import config
-from os1.voice.listening import HesitationPolicy, SilencePolicy, TurnEndPolicy
-from os1.voice.stt import Recognizer, create_recognizer
-from os1.voice.tts import Synthesizer, create_synthesizer
+from os1.mind import assembly
+from os1.options import VoiceOptions
+from os1.voice.listening import TurnEndPolicy
+from os1.voice.stt import Recognizer
+from os1.voice.tts import Synthesizer
 from os1.voice.vad import SileroVAD, VoiceActivityDetector
 
 
@@ -46,18 +46,17 @@ class SharedSynthesizer:
         yield from chunks
 
 
-def _path(value: str) -> Path | None:
-    return Path(value).expanduser() if value else None
+class ConfiguredVoiceEngines:
+    """The engines ``voice.*`` names, built as the command line builds them
+    (``os1.mind.assembly``)."""
 
-
-class SettingsVoiceEngines:
-    def __init__(self, settings: config.Settings) -> None:
-        self.voice = settings.values["voice"]
+    def __init__(self, options: VoiceOptions) -> None:
+        self.options = options
         self._lock = threading.Lock()
         self._voices: dict[str, Synthesizer] = {}
 
     def recognizer(self) -> Recognizer:
-        return create_recognizer(self.voice["stt"], _path(self.voice["stt_model"]))
+        return assembly.recognizer(self.options)
 
     def vad(self) -> VoiceActivityDetector:
         return SileroVAD()
@@ -65,14 +64,9 @@ class SettingsVoiceEngines:
     def synthesizer(self, persona_voice: str) -> Synthesizer:
         with self._lock:
             if persona_voice not in self._voices:
-                loaded = create_synthesizer(
-                    persona_voice, self.voice["tts"], _path(self.voice["tts_model"])
-                )
+                loaded = assembly.synthesizer(self.options, persona_voice)
                 self._voices[persona_voice] = SharedSynthesizer(loaded)
             return self._voices[persona_voice]
 
     def policy(self) -> TurnEndPolicy:
-        seconds = float(self.voice["end_silence_ms"]) / 1000
-        if self.voice["turn_policy"] == "silence":
-            return SilencePolicy(seconds)
-        return HesitationPolicy(seconds=seconds)
+        return assembly.turn_policy(self.options)

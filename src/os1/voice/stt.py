@@ -86,7 +86,7 @@ class PocketSphinxRecognizer:
         model_dir: Path | None = None,
         final_pass: bool = True,
         settle_s: float = SETTLE_S,
-        **settings: Any,
+        **decoder_options: Any,
     ) -> None:
         try:
             import pocketsphinx
@@ -94,12 +94,12 @@ class PocketSphinxRecognizer:
             raise EngineUnavailable(
                 "PocketSphinx is not installed; install it with: pip install pocketsphinx"
             ) from exc
-        config: dict[str, Any] = {"loglevel": "FATAL", **POCKETSPHINX_SETTINGS, **settings}
+        config: dict[str, Any] = {"loglevel": "FATAL", **POCKETSPHINX_SETTINGS, **decoder_options}
         if model_dir is not None:
             config.update(_find_pocketsphinx_model(Path(model_dir)))
         # The live pass skips the flat-lexicon rescoring (fwdflat): where its words are
         # final it changed WER by 0.2 points, and without it ending an utterance is instant.
-        live = config if "fwdflat" in settings else {**config, "fwdflat": False}
+        live = config if "fwdflat" in decoder_options else {**config, "fwdflat": False}
         try:
             self._decoder: Any = pocketsphinx.Decoder(**live)
         except (RuntimeError, ValueError, KeyError) as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,8 +22,8 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.pq import Format
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from os1.memory.postgres.migrations import upgrade
-from os1.memory.store import StoreError
+from os1.memory.errors import StoreError
+from os1.memory.postgres.migrations import USER_LOCK_CLASS, upgrade
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
@@ -135,6 +135,34 @@ class Database:
 
 _databases: dict[str, Database] = {}
 _lock = threading.Lock()
+
+
+class UserRows:
+    """One user's access to the shared database, for the store and each of its parts:
+    queries, and atomic writes that hold that user's lock."""
+
+    def __init__(self, database: Database, user_id: int) -> None:
+        self.database = database
+        self.user_id = user_id
+
+    def rows(
+        self, sql: str, params: Sequence[object] | dict[str, object] = (), binary: bool = False
+    ) -> list[Any]:
+        """Every row of one query; ``binary`` for vectors, which load fastest that way."""
+        with self.database.connection() as conn, conn.cursor(binary=binary) as cur:
+            return cur.execute(sql.encode(), params).fetchall()
+
+    def one(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> Any:
+        rows = self.rows(sql, params)
+        return rows[0] if rows else None
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One atomic write, holding this user's lock until it commits (as SQLite's
+        ``BEGIN IMMEDIATE`` takes its file's)."""
+        with self.database.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (USER_LOCK_CLASS, self.user_id))
+            yield conn
 
 
 def database(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Database:

@@ -1,20 +1,20 @@
-"""Facts, summaries, vectors and forgetting for one user, on PostgreSQL: the same rules
-as ``os1.memory.derived`` (see there), in PostgreSQL's SQL."""
+"""Facts, summaries and vectors for one user, on PostgreSQL, each a part built by
+``PostgresStore``; and what goes when turns change or go: the same rules as
+``os1.memory.derived`` (see there), in PostgreSQL's SQL."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from os1.domain import Fact, Summary
 from os1.memory.codec import now
-from os1.memory.derived import Fact, Summary
 from os1.memory.extraction import ExtractedFact
-from os1.memory.postgres.database import Connection
+from os1.memory.postgres.database import Connection, UserRows
 from os1.memory.postgres.restore import (
     CONTEXT_CHARS,
     PostgresRestorer,
@@ -22,7 +22,7 @@ from os1.memory.postgres.restore import (
     utc,
 )
 from os1.memory.protocol import VectorBatch
-from os1.memory.store import query_words
+from os1.memory.search import query_words
 
 FACT_COLUMNS = (
     "f.id, f.kind, f.subject, f.predicate, f.value, f.importance, f.valid_from, f.valid_to, "
@@ -39,23 +39,20 @@ BUMP_GENERATION = (
 )
 
 
-class PostgresDerived:
-    """Facts, summaries, vectors and forgetting; mixed into ``PostgresStore``."""
+class PostgresFacts:
+    """``store.facts`` on PostgreSQL."""
 
-    # Provided by PostgresStore.
-    user_id: int
-    _rows: Callable[..., list[Any]]
-    _write: Callable[[], AbstractContextManager[Connection]]
+    def __init__(self, user: UserRows) -> None:
+        self._user = user
+        self.user_id = user.user_id
 
-    # --- facts ------------------------------------------------------------------
-
-    def add_fact(
+    def add(
         self, fact: ExtractedFact, source_turn_ids: Sequence[int], at: datetime | None = None
     ) -> Fact:
         """Record a fact; a repeat strengthens the old one, a change supersedes it."""
         moment = utc(at or now())
         user = self.user_id
-        with self._write() as conn:
+        with self._user.write() as conn:
             same = conn.execute(
                 "SELECT id, importance FROM facts WHERE user_id = %s AND subject = %s "
                 "AND predicate = %s AND lower(value) = lower(%s) AND valid_to IS NULL",
@@ -90,84 +87,38 @@ class PostgresDerived:
                         "AND subject = %s AND predicate = %s AND valid_to IS NULL AND id != %s",
                         (moment, fact_id, user, fact.subject, fact.predicate, fact_id),
                     )
-        found = self.fact(fact_id)
+        found = self.get(fact_id)
         assert found is not None
         return found
 
-    def fact(self, fact_id: int) -> Fact | None:
+    def get(self, fact_id: int) -> Fact | None:
         facts = self._facts("AND f.id = %s", (fact_id,))
         return facts[0] if facts else None
 
-    def facts(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
-        current = "" if include_past else "AND f.valid_to IS NULL"
-        return self._facts(f"{current} ORDER BY f.id DESC LIMIT %s", (limit,))
-
-    def facts_from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
+    def from_turns(self, turn_ids: Iterable[int]) -> list[Fact]:
         return self._facts(
             "AND f.id IN (SELECT fact_id FROM fact_sources WHERE user_id = f.user_id "
             "AND turn_id = ANY(%s))",
             ([int(t) for t in turn_ids],),
         )
 
-    def edit_fact(self, fact_id: int, value: str) -> Fact | None:
-        with self._write() as conn:
+    def edit(self, fact_id: int, value: str) -> Fact | None:
+        with self._user.write() as conn:
             conn.execute(
                 "UPDATE facts SET value = %s WHERE user_id = %s AND id = %s",
                 (value, self.user_id, fact_id),
             )
-        return self.fact(fact_id)
+        return self.get(fact_id)
 
-    def delete_fact(self, fact_id: int) -> None:
-        with self._write() as conn:
-            self._delete_facts(conn, [fact_id])
+    def delete(self, fact_id: int) -> None:
+        with self._user.write() as conn:
+            _delete_facts(conn, self.user_id, [fact_id])
 
-    def _delete_facts(self, conn: Connection, fact_ids: list[int]) -> None:
-        conn.execute(
-            "UPDATE facts SET superseded_by = NULL WHERE user_id = %s AND superseded_by = ANY(%s)",
-            (self.user_id, fact_ids),
-        )
-        conn.execute(
-            "DELETE FROM facts WHERE user_id = %s AND id = ANY(%s)", (self.user_id, fact_ids)
-        )
-
-    def _drop_derived(self, conn: Connection, turn_ids: list[int]) -> dict[str, int]:
-        """Delete what came from these turns: their vectors, and their facts and summaries
-        whole even when those have other sources too (they may carry what the changed or
-        forgotten turn said); how many of each went."""
-        user = self.user_id
-        fact_ids, summary_ids = _derived_from(conn, user, turn_ids)
-        vectors = conn.execute(
-            "DELETE FROM turn_vectors WHERE user_id = %s AND turn_id = ANY(%s)", (user, turn_ids)
-        ).rowcount
-        if fact_ids:
-            self._delete_facts(conn, fact_ids)
-        conn.execute(
-            "DELETE FROM summaries WHERE user_id = %s AND id = ANY(%s)", (user, summary_ids)
-        )
-        return {"facts": len(fact_ids), "summaries": len(summary_ids), "vectors": vectors}
-
-    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
-        """Correct what a turn says; what was derived from the old words goes (see
-        ``DerivedMemory.edit_turn``). None if there is no such turn."""
-        user = self.user_id
-        with self._write() as conn:
-            followers = _followers(conn, user, [turn_id])
-            changed = conn.execute(
-                "UPDATE turns SET text = %s WHERE user_id = %s AND id = %s",
-                (text, user, turn_id),
-            ).rowcount
-            if changed == 0:
-                return None
-            dropped = self._drop_derived(conn, [turn_id])
-            _refresh_context(conn, user, followers)
-            conn.execute(BUMP_GENERATION, (user,))
-        return dropped
-
-    def search_facts(self, query: str, limit: int) -> list[tuple[Fact, float]]:
+    def search(self, query: str, limit: int) -> list[tuple[Fact, float]]:
         words = query_words(query)
         if not words:
             return []
-        rows = self._rows(
+        rows = self._user.rows(
             f"SELECT {FACT_COLUMNS}, ts_rank(f.search, q) AS score "
             "FROM facts f, to_tsquery('english', %s) AS q WHERE f.user_id = %s "
             "AND f.search @@ q ORDER BY score DESC, f.id LIMIT %s",
@@ -176,24 +127,41 @@ class PostgresDerived:
         return [(_fact(r), float(r[10])) for r in rows]
 
     def _facts(self, rest: str, params: Sequence[object]) -> list[Fact]:
-        rows = self._rows(
+        rows = self._user.rows(
             f"SELECT {FACT_COLUMNS} FROM facts f WHERE f.user_id = %s {rest}",
             (self.user_id, *params),
         )
         return [_fact(r) for r in rows]
 
-    # --- summaries --------------------------------------------------------------
+    # Last: a method named ``list`` would shadow the type in the annotations below it.
+    def list(self, include_past: bool = False, limit: int = 1000) -> list[Fact]:
+        current = "" if include_past else "AND f.valid_to IS NULL"
+        return self._facts(f"{current} ORDER BY f.id DESC LIMIT %s", (limit,))
 
-    def add_summary(
+
+class PostgresSummaries:
+    """``store.summaries`` on PostgreSQL."""
+
+    def __init__(self, user: UserRows) -> None:
+        self._user = user
+        self.user_id = user.user_id
+
+    def add(
         self, kind: str, text: str, source_turn_ids: Sequence[int], session_id: int | None = None
     ) -> Summary:
-        with self._write() as conn:
+        with self._user.write() as conn:
             summary_id = PostgresRestorer(conn, self.user_id, keep_ids=False).summary(
                 Summary(0, kind, session_id, text, now(), tuple(source_turn_ids))
             )
-        return self.summaries(summary_id=summary_id)[0]
+        found = self.get(summary_id)
+        assert found is not None
+        return found
 
-    def summaries(
+    def get(self, summary_id: int) -> Summary | None:
+        found = self._summaries(summary_id=summary_id)
+        return found[0] if found else None
+
+    def _summaries(
         self, kind: str | None = None, summary_id: int | None = None, session_id: int | None = None
     ) -> list[Summary]:
         clauses, params = [], []
@@ -201,7 +169,7 @@ class PostgresDerived:
             if value is not None:
                 clauses.append(f"AND s.{column} = %s")
                 params.append(value)
-        rows = self._rows(
+        rows = self._user.rows(
             f"SELECT {SUMMARY_COLUMNS} FROM summaries s WHERE s.user_id = %s "
             f"{' '.join(clauses)} ORDER BY s.id",
             (self.user_id, *params),
@@ -218,27 +186,36 @@ class PostgresDerived:
             for r in rows
         ]
 
-    def edit_summary(self, summary_id: int, text: str) -> Summary | None:
-        with self._write() as conn:
+    def edit(self, summary_id: int, text: str) -> Summary | None:
+        with self._user.write() as conn:
             conn.execute(
                 "UPDATE summaries SET text = %s WHERE user_id = %s AND id = %s",
                 (text, self.user_id, summary_id),
             )
             conn.execute(BUMP_GENERATION, (self.user_id,))
-        found = self.summaries(summary_id=summary_id)
-        return found[0] if found else None
+        return self.get(summary_id)
 
-    def delete_summaries(self, kind: str, session_id: int | None = None) -> None:
-        with self._write() as conn:
+    def clear(self, kind: str, session_id: int | None = None) -> None:
+        with self._user.write() as conn:
             conn.execute(
                 "DELETE FROM summaries WHERE user_id = %s AND kind = %s "
                 "AND session_id IS NOT DISTINCT FROM %s",
                 (self.user_id, kind, session_id),
             )
 
-    # --- vectors ----------------------------------------------------------------
+    # Last: a method named ``list`` would shadow the type in the annotations below it.
+    def list(self, kind: str | None = None, session_id: int | None = None) -> list[Summary]:
+        return self._summaries(kind=kind, session_id=session_id)
 
-    def put_vectors(
+
+class PostgresVectors:
+    """``store.vectors`` on PostgreSQL."""
+
+    def __init__(self, user: UserRows) -> None:
+        self._user = user
+        self.user_id = user.user_id
+
+    def put(
         self,
         model: str,
         kind: str,
@@ -246,14 +223,14 @@ class PostgresDerived:
         vectors: npt.NDArray[np.float32],
     ) -> None:
         """Store one vector per (turn_id, idx) row."""
-        with self._write() as conn:
+        with self._user.write() as conn:
             insert_vectors(conn, self.user_id, model, kind, rows, vectors)
 
-    def vectors_after(self, after_rowid: int, limit: int = 100_000) -> tuple[VectorBatch, int]:
+    def after(self, after_rowid: int, limit: int = 100_000) -> tuple[VectorBatch, int]:
         """Up to ``limit`` vectors written after position ``after_rowid`` (their seq), by
         (model, kind): turn ids and matrix; and the last seq read. An index on
         (user_id, seq) makes a call that finds nothing new one index probe."""
-        rows = self._rows(
+        rows = self._user.rows(
             "SELECT seq, model, kind, turn_id, vector FROM turn_vectors "
             "WHERE user_id = %s AND seq > %s ORDER BY seq LIMIT %s",
             (self.user_id, after_rowid, limit),
@@ -268,22 +245,22 @@ class PostgresDerived:
             out[key] = (ids, np.stack([v for _, v in items]).astype(np.float32, copy=False))
         return out, (int(rows[-1][0]) if rows else after_rowid)
 
-    def vector_counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
-        rows = self._rows(
+    def counts_after(self, after_rowid: int) -> dict[tuple[str, str], int]:
+        rows = self._user.rows(
             "SELECT model, kind, count(*) FROM turn_vectors WHERE user_id = %s AND seq > %s "
             "GROUP BY model, kind",
             (self.user_id, after_rowid),
         )
         return {(str(m), str(k)): int(c) for m, k, c in rows}
 
-    def last_vector_rowid(self) -> int:
-        rows = self._rows(
+    def last_rowid(self) -> int:
+        rows = self._user.rows(
             "SELECT coalesce(max(seq), 0) FROM turn_vectors WHERE user_id = %s", (self.user_id,)
         )
         return int(rows[0][0])
 
-    def turns_without_vectors(self, model: str, limit: int = 100_000) -> list[int]:
-        rows = self._rows(
+    def turns_without(self, model: str, limit: int = 100_000) -> list[int]:
+        rows = self._user.rows(
             "SELECT id FROM turns t WHERE t.user_id = %s AND NOT EXISTS (SELECT 1 FROM "
             "turn_vectors v WHERE v.user_id = t.user_id AND v.turn_id = t.id AND v.model = %s) "
             "ORDER BY id LIMIT %s",
@@ -291,23 +268,57 @@ class PostgresDerived:
         )
         return [int(r[0]) for r in rows]
 
-    # --- forgetting -------------------------------------------------------------
 
-    def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
-        """Delete turns and everything derived from them (see ``DerivedMemory``)."""
-        ids = sorted({int(t) for t in turn_ids})
-        if not ids:
-            return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
-        user = self.user_id
-        with self._write() as conn:
-            followers = _followers(conn, user, ids)
-            dropped = self._drop_derived(conn, ids)
-            turns = conn.execute(
-                "DELETE FROM turns WHERE user_id = %s AND id = ANY(%s)", (user, ids)
-            ).rowcount
-            _refresh_context(conn, user, followers)
-            conn.execute(BUMP_GENERATION, (user,))
-        return {"turns": turns, **dropped}
+def edit_turn(conn: Connection, user: int, turn_id: int, text: str) -> dict[str, int] | None:
+    """Correct what a turn says, in the caller's write (``PostgresStore.edit_turn``); what
+    was derived from the old words goes (see ``os1.memory.derived.edit_turn``). None if
+    there is no such turn."""
+    followers = _followers(conn, user, [turn_id])
+    changed = conn.execute(
+        "UPDATE turns SET text = %s WHERE user_id = %s AND id = %s",
+        (text, user, turn_id),
+    ).rowcount
+    if changed == 0:
+        return None
+    dropped = _drop_derived(conn, user, [turn_id])
+    _refresh_context(conn, user, followers)
+    conn.execute(BUMP_GENERATION, (user,))
+    return dropped
+
+
+def forget_turns(conn: Connection, user: int, ids: list[int]) -> dict[str, int]:
+    """Delete turns and everything derived from them, in the caller's write
+    (``PostgresStore.forget_turns``; see ``os1.memory.derived.forget_turns``)."""
+    followers = _followers(conn, user, ids)
+    dropped = _drop_derived(conn, user, ids)
+    turns = conn.execute(
+        "DELETE FROM turns WHERE user_id = %s AND id = ANY(%s)", (user, ids)
+    ).rowcount
+    _refresh_context(conn, user, followers)
+    conn.execute(BUMP_GENERATION, (user,))
+    return {"turns": turns, **dropped}
+
+
+def _drop_derived(conn: Connection, user: int, turn_ids: list[int]) -> dict[str, int]:
+    """Delete what came from these turns: their vectors, and their facts and summaries
+    whole even when those have other sources too (they may carry what the changed or
+    forgotten turn said); how many of each went."""
+    fact_ids, summary_ids = _derived_from(conn, user, turn_ids)
+    vectors = conn.execute(
+        "DELETE FROM turn_vectors WHERE user_id = %s AND turn_id = ANY(%s)", (user, turn_ids)
+    ).rowcount
+    if fact_ids:
+        _delete_facts(conn, user, fact_ids)
+    conn.execute("DELETE FROM summaries WHERE user_id = %s AND id = ANY(%s)", (user, summary_ids))
+    return {"facts": len(fact_ids), "summaries": len(summary_ids), "vectors": vectors}
+
+
+def _delete_facts(conn: Connection, user: int, fact_ids: list[int]) -> None:
+    conn.execute(
+        "UPDATE facts SET superseded_by = NULL WHERE user_id = %s AND superseded_by = ANY(%s)",
+        (user, fact_ids),
+    )
+    conn.execute("DELETE FROM facts WHERE user_id = %s AND id = ANY(%s)", (user, fact_ids))
 
 
 def _derived_from(conn: Connection, user: int, turn_ids: list[int]) -> tuple[list[int], list[int]]:

@@ -9,11 +9,20 @@ from datetime import UTC, datetime
 import numpy as np
 import numpy.typing as npt
 
-from os1.domain import Confirmation, Notice, Persona, Scheduled, Session, Turn, UserProfile
+from os1.domain import (
+    Confirmation,
+    Fact,
+    Notice,
+    Persona,
+    Scheduled,
+    Session,
+    Summary,
+    Turn,
+    UserProfile,
+)
 from os1.memory.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
 from os1.memory.codec import now, persona_to_json, profile_to_json
 from os1.memory.columns import fact_columns, session_columns, summary_columns, turn_columns
-from os1.memory.derived import Fact, Summary
 from os1.memory.postgres.database import Connection, Cursor
 
 # As much of the previous turn as SQLite's trigger puts into a turn's context.

@@ -8,7 +8,7 @@ user) and the order of vectors never race between two stores of the same user.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -19,47 +19,40 @@ from os1.memory.codec import now, persona_from_json, profile_from_json
 from os1.memory.columns import MEMORY_TABLES
 from os1.memory.postgres import skill_schema
 from os1.memory.postgres.agenda import PostgresAgenda
-from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Connection, Database, database
-from os1.memory.postgres.derived import PostgresDerived
-from os1.memory.postgres.migrations import USER_LOCK_CLASS, schema_version
+from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Database, UserRows, database
+from os1.memory.postgres.derived import (
+    PostgresFacts,
+    PostgresSummaries,
+    PostgresVectors,
+    edit_turn,
+    forget_turns,
+)
+from os1.memory.postgres.migrations import schema_version
 from os1.memory.postgres.restore import PostgresRestorer, insert_timings, utc
-from os1.memory.protocol import Agenda, IndexChanges
-from os1.memory.store import query_words, search_by_rank
+from os1.memory.protocol import Agenda, Facts, IndexChanges, Summaries, Vectors
+from os1.memory.search import query_words, search_by_rank
 
 SESSION_COLUMNS = "id, started_at, ended_at, reflected_at"
 TURN_COLUMNS = "id, session_id, role, speaker, text, created_at, status, importance, extra"
 STATE_VALUE = "SELECT value FROM memory_state WHERE user_id = %s AND key = %s"
 
 
-class PostgresStore(PostgresDerived):
+class PostgresStore:
     """One user's memory in a PostgreSQL database that holds every user's."""
 
     def __init__(self, url: str, user_id: int, pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.url = url
         self.user_id = int(user_id)
         self._database: Database = database(url, pool_size)
+        self._user = UserRows(self._database, self.user_id)
+        # What is derived from turns: parts writing this user's rows, under this user's lock.
+        self.facts: Facts = PostgresFacts(self._user)
+        self.summaries: Summaries = PostgresSummaries(self._user)
+        self.vectors: Vectors = PostgresVectors(self._user)
         # Typed as the protocol (a settable attribute of ``Store``); the assignment checks it.
-        self.agenda: Agenda = PostgresAgenda(self._database, self.user_id, self._write)
+        self.agenda: Agenda = PostgresAgenda(self._database, self.user_id, self._user.write)
 
     # --- connections ------------------------------------------------------------
-
-    def _rows(
-        self, sql: str, params: Sequence[object] | dict[str, object] = (), binary: bool = False
-    ) -> list[Any]:
-        """Every row of one query; ``binary`` for vectors, which load fastest that way."""
-        with self._database.connection() as conn, conn.cursor(binary=binary) as cur:
-            return cur.execute(sql.encode(), params).fetchall()
-
-    def _one(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> Any:
-        rows = self._rows(sql, params)
-        return rows[0] if rows else None
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One atomic write, holding this user's lock until it commits."""
-        with self._database.connection() as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (USER_LOCK_CLASS, self.user_id))
-            yield conn
 
     def one_connection(self) -> AbstractContextManager[None]:
         return self._database.holding()
@@ -67,7 +60,7 @@ class PostgresStore(PostgresDerived):
     @contextmanager
     def restoring(self, keep_ids: bool) -> Iterator[PostgresRestorer]:
         """Whole records written in one transaction (import, ``os1 db migrate``)."""
-        with self._write() as conn:
+        with self._user.write() as conn:
             yield PostgresRestorer(conn, self.user_id, keep_ids)
 
     @property
@@ -88,12 +81,12 @@ class PostgresStore(PostgresDerived):
 
     def start_session(self, at: datetime | None = None) -> Session:
         session = Session(id=0, started_at=at or now())
-        with self._write() as conn:
+        with self._user.write() as conn:
             new_id = PostgresRestorer(conn, self.user_id, keep_ids=False).session(session)
         return replace(session, id=new_id)
 
     def end_session(self, session_id: int, at: datetime | None = None) -> None:
-        with self._write() as conn:
+        with self._user.write() as conn:
             conn.execute(
                 "UPDATE sessions SET ended_at = %s WHERE user_id = %s AND id = %s "
                 "AND ended_at IS NULL",
@@ -101,14 +94,14 @@ class PostgresStore(PostgresDerived):
             )
 
     def mark_reflected(self, session_id: int) -> None:
-        with self._write() as conn:
+        with self._user.write() as conn:
             conn.execute(
                 "UPDATE sessions SET reflected_at = %s WHERE user_id = %s AND id = %s",
                 (now(), self.user_id, session_id),
             )
 
     def current_session(self, gap: timedelta, at: datetime | None = None) -> Session | None:
-        row = self._one(
+        row = self._user.one(
             f"SELECT {SESSION_COLUMNS}, coalesce((SELECT max(t.created_at) FROM turns t "
             "WHERE t.user_id = s.user_id AND t.session_id = s.id), s.started_at) "
             "FROM sessions s WHERE s.user_id = %s AND s.ended_at IS NULL "
@@ -129,14 +122,14 @@ class PostgresStore(PostgresDerived):
         return self._sessions("ORDER BY id")
 
     def _sessions(self, rest: str, params: Sequence[object] = ()) -> list[Session]:
-        rows = self._rows(
+        rows = self._user.rows(
             f"SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = %s {rest}",
             (self.user_id, *params),
         )
         return [_session(r) for r in rows]
 
     def last_turn_at(self, session_id: int) -> datetime | None:
-        row = self._one(
+        row = self._user.one(
             "SELECT max(created_at) FROM turns WHERE user_id = %s AND session_id = %s",
             (self.user_id, session_id),
         )
@@ -172,7 +165,7 @@ class PostgresStore(PostgresDerived):
             extra=extra,
         )
         # One round trip (migration 3), not five: this runs twice every turn.
-        row = self._one(
+        row = self._user.one(
             "SELECT os1_add_turn(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 self.user_id,
@@ -189,11 +182,17 @@ class PostgresStore(PostgresDerived):
         return replace(turn, id=int(row[0]))
 
     def finish_turn(self, turn_id: int, text: str, status: TurnStatus) -> None:
-        with self._write() as conn:
+        with self._user.write() as conn:
             conn.execute(
                 "UPDATE turns SET text = %s, status = %s WHERE user_id = %s AND id = %s",
                 (text, status.value, self.user_id, turn_id),
             )
+
+    def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
+        """Correct what a turn says; what was derived from the old words goes (see
+        ``os1.memory.derived.edit_turn``). None if there is no such turn."""
+        with self._user.write() as conn:
+            return edit_turn(conn, self.user_id, turn_id, text)
 
     def recent_turns(self, limit: int, session_id: int | None = None) -> list[Turn]:
         if session_id is None:
@@ -219,7 +218,7 @@ class PostgresStore(PostgresDerived):
 
     def index_changes(self, after_turn_id: int, limit: int) -> IndexChanges:
         # One statement: a row per new turn (or one row of NULLs), each with the two marks.
-        rows = self._rows(
+        rows = self._user.rows(
             "SELECT (SELECT value FROM memory_state WHERE user_id = %(user)s "
             "AND key = 'generation'), (SELECT coalesce(max(seq), 0) FROM turn_vectors "
             f"WHERE user_id = %(user)s), t.* FROM (SELECT 1) AS one LEFT JOIN LATERAL "
@@ -236,14 +235,14 @@ class PostgresStore(PostgresDerived):
         return {t.id: t for t in found}
 
     def _turns(self, rest: str, params: Sequence[object] = ()) -> list[Turn]:
-        rows = self._rows(
+        rows = self._user.rows(
             f"SELECT {TURN_COLUMNS} FROM turns WHERE user_id = %s {rest}", (self.user_id, *params)
         )
         return [_turn(r) for r in rows]
 
     def previous_turns(self, turns: Sequence[Turn]) -> dict[int, Turn]:
         """For each turn, the turn before it in the same session, if any."""
-        rows = self._rows(
+        rows = self._user.rows(
             f"SELECT x.id, {', '.join('p.' + c for c in TURN_COLUMNS.split(', '))} "
             "FROM unnest(%(ids)s::bigint[]) AS x(id) "
             "JOIN turns t ON t.user_id = %(user)s AND t.id = x.id "
@@ -260,7 +259,7 @@ class PostgresStore(PostgresDerived):
             "user_id = %(user)s AND session_id = "
             "(SELECT session_id FROM turns WHERE user_id = %(user)s AND id = %(id)s)"
         )
-        rows = self._rows(
+        rows = self._user.rows(
             f"(SELECT {TURN_COLUMNS} FROM turns WHERE {same_session} AND id < %(id)s "
             f"ORDER BY id DESC LIMIT %(before)s) UNION ALL (SELECT {TURN_COLUMNS} FROM turns "
             f"WHERE {same_session} AND id >= %(id)s ORDER BY id LIMIT %(after)s)",
@@ -269,18 +268,22 @@ class PostgresStore(PostgresDerived):
         return sorted((_turn(r) for r in rows), key=lambda t: t.id)
 
     def speakers(self) -> list[str]:
-        rows = self._rows("SELECT DISTINCT speaker FROM turns WHERE user_id = %s", (self.user_id,))
+        rows = self._user.rows(
+            "SELECT DISTINCT speaker FROM turns WHERE user_id = %s", (self.user_id,)
+        )
         return [str(r[0]) for r in rows]
 
     def turn_count(self) -> int:
-        return int(self._one("SELECT count(*) FROM turns WHERE user_id = %s", (self.user_id,))[0])
+        return int(
+            self._user.one("SELECT count(*) FROM turns WHERE user_id = %s", (self.user_id,))[0]
+        )
 
     def save_timings(self, turn_id: int, timings: dict[str, float]) -> None:
-        with self._write() as conn:
+        with self._user.write() as conn:
             insert_timings(conn, self.user_id, turn_id, timings)
 
     def timings(self, turn_id: int) -> dict[str, float]:
-        rows = self._rows(
+        rows = self._user.rows(
             "SELECT stage, seconds FROM turn_timings WHERE user_id = %s AND turn_id = %s "
             "ORDER BY seconds",
             (self.user_id, turn_id),
@@ -302,7 +305,7 @@ class PostgresStore(PostgresDerived):
         if not words:
             return []
         weight = ":A" if text_only else ""
-        rows = self._rows(
+        rows = self._user.rows(
             "SELECT id, ts_rank('{1, 1, 1, 1}', search, q) AS score "
             "FROM turns, to_tsquery('english', %s) AS q "
             "WHERE user_id = %s AND search @@ q ORDER BY score DESC, id LIMIT %s",
@@ -313,7 +316,7 @@ class PostgresStore(PostgresDerived):
     # --- state ------------------------------------------------------------------
 
     def state(self, key: str) -> int:
-        row = self._one(STATE_VALUE, (self.user_id, key))
+        row = self._user.one(STATE_VALUE, (self.user_id, key))
         return int(row[0]) if row else 0
 
     def set_state(self, key: str, value: int) -> None:
@@ -322,14 +325,24 @@ class PostgresStore(PostgresDerived):
             PostgresRestorer(conn, self.user_id, keep_ids=True).state({key: value})
 
     def all_state(self) -> dict[str, int]:
-        rows = self._rows("SELECT key, value FROM memory_state WHERE user_id = %s", (self.user_id,))
+        rows = self._user.rows(
+            "SELECT key, value FROM memory_state WHERE user_id = %s", (self.user_id,)
+        )
         return {str(k): int(v) for k, v in rows}
+
+    def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
+        """Delete turns and everything derived from them (see ``os1.memory.derived``)."""
+        ids = sorted({int(t) for t in turn_ids})
+        if not ids:
+            return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}
+        with self._user.write() as conn:
+            return forget_turns(conn, self.user_id, ids)
 
     def erase(self) -> dict[str, int]:
         """Delete every row of this user's (and no one else's), back to before the first
         run; how many went from each table."""
         user = self.user_id
-        with self._write() as conn:
+        with self._user.write() as conn:
             row = conn.execute(
                 "SELECT value FROM memory_state WHERE user_id = %s AND key = 'generation'",
                 (user,),
@@ -350,27 +363,27 @@ class PostgresStore(PostgresDerived):
     # --- profile and persona ----------------------------------------------------
 
     def save_profile(self, profile: UserProfile) -> None:
-        with self._write() as conn:
+        with self._user.write() as conn:
             PostgresRestorer(conn, self.user_id, keep_ids=True).profile(profile)
 
     def profile(self) -> UserProfile | None:
-        row = self._one("SELECT doc::text FROM profile WHERE user_id = %s", (self.user_id,))
+        row = self._user.one("SELECT doc::text FROM profile WHERE user_id = %s", (self.user_id,))
         return profile_from_json(row[0]) if row else None
 
     def save_persona(self, persona: Persona, reason: str) -> int:
-        with self._write() as conn:
+        with self._user.write() as conn:
             restorer = PostgresRestorer(conn, self.user_id, keep_ids=False)
             return restorer.persona(0, now(), reason, persona)
 
     def persona(self) -> Persona | None:
-        row = self._one(
+        row = self._user.one(
             "SELECT doc::text FROM persona_versions WHERE user_id = %s ORDER BY id DESC LIMIT 1",
             (self.user_id,),
         )
         return persona_from_json(row[0]) if row else None
 
     def persona_history(self) -> list[tuple[int, datetime, str, Persona]]:
-        rows = self._rows(
+        rows = self._user.rows(
             "SELECT id, created_at, reason, doc::text FROM persona_versions "
             "WHERE user_id = %s ORDER BY id",
             (self.user_id,),

@@ -12,8 +12,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import replace
 
-from os1.domain import Role, UserProfile
-from os1.memory.derived import Fact, Summary
+from os1.domain import Fact, Role, Summary, UserProfile
 from os1.memory.protocol import Store
 from os1.mind.templates import one_line, word_list
 from os1.skills.reflection.journal import PACKAGE, WORD
@@ -31,16 +30,16 @@ def summarize_session(store: Store, session_id: int) -> Summary | None:
     turns = store.turns(session_id)
     if not turns:
         return None
-    store.delete_summaries("session", session_id)
+    store.summaries.clear("session", session_id)
     picked = sorted(turns, key=lambda t: (-t.importance, t.id))[:MAX_SUMMARY_TURNS]
     picked.sort(key=lambda t: t.id)
-    facts = store.facts_from_turns(t.id for t in turns)
+    facts = store.facts.from_turns(t.id for t in turns)
     said = "; ".join(f"{t.speaker}: {first_sentence(t.text)}" for t in picked)
     text = f"{turns[0].created_at:%d %B %Y}: {said}"
     if facts:
         text += " Learned: " + "; ".join(f.text for f in facts[:5]) + "."
     sources = {t.id for t in picked} | {s for f in facts[:5] for s in f.source_turn_ids}
-    return store.add_summary("session", text, sorted(sources), session_id=session_id)
+    return store.summaries.add("session", text, sorted(sources), session_id=session_id)
 
 
 def update_profile(store: Store) -> UserProfile | None:
@@ -49,7 +48,7 @@ def update_profile(store: Store) -> UserProfile | None:
     if profile is None:
         return None
     about: dict[str, list[Fact]] = defaultdict(list)
-    for fact in store.facts():
+    for fact in store.facts.list():
         if fact.subject == profile.name:
             about[fact.predicate].append(fact)
     facts = {
@@ -60,11 +59,11 @@ def update_profile(store: Store) -> UserProfile | None:
     }
     updated = replace(profile, facts=facts)
     store.save_profile(updated)
-    store.delete_summaries("profile")
+    store.summaries.clear("profile")
     if facts:
         sources = sorted({s for found in about.values() for f in found for s in f.source_turn_ids})
         lines = "; ".join(f"{k}: {v}" for k, v in facts.items())
-        store.add_summary("profile", f"{profile.name}: {lines}", sources)
+        store.summaries.add("profile", f"{profile.name}: {lines}", sources)
     return updated
 
 
@@ -86,9 +85,9 @@ def insights(store: Store, min_sessions: int = 2) -> list[Summary]:
                 turns_of[word].append(turn.id)
                 counts[word] += 1
     recurring = [w for w, _ in counts.most_common() if len(sessions_of[w]) >= min_sessions][:5]
-    store.delete_summaries("insight")
+    store.summaries.clear("insight")
     return [
-        store.add_summary(
+        store.summaries.add(
             "insight",
             f"{profile.name} keeps coming back to {word} ({len(sessions_of[word])} sessions).",
             turns_of[word][-20:],
