@@ -44,8 +44,8 @@ async def message_stream(request: Request) -> Response:
         cancel = CancelToken()
         try:
             async for item in stream_reply(state, tenant, text, cancel, "sse"):
-                data = event_json(item)
-                yield event(data.pop("type"), data)
+                data = event_json(item)  # its type names the event, and stays in it
+                yield event(str(data["type"]), data)
         except Exception as exc:
             yield event("error", error_event(exc))
 
