@@ -242,3 +242,29 @@ def test_by_voice_the_question_is_spoken_and_the_next_turn_answers_it(
         "yes",
         "I deleted note 3.",
     ]
+
+
+def test_a_reminder_due_in_an_openai_turn_goes_to_the_event_stream(home: Path) -> None:
+    # The watcher would be too slow here: the turn itself claims the reminder.
+    server = make_server(home, requests_per_minute=6000, burst=1000, notice_check_s=60)
+    with running(server) as base:
+        auth = server.auth("alice")
+        httpx.post(f"{base}/v1/setup", json={"name": "Alice"}, headers=auth)
+        tenant = tenant_of(server, "alice")
+        seen: list[str] = []
+        with httpx.stream("GET", f"{base}/v1/events", headers=auth, timeout=10) as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == "event: hello"
+            with tenant.lock:
+                tenant.store.agenda.schedule(
+                    "notes", "note", "feed the cat", now() - timedelta(seconds=1)
+                )
+            body = {"model": "os1", "messages": [{"role": "user", "content": "hello"}]}
+            reply = httpx.post(f"{base}/v1/chat/completions", json=body, headers=auth, timeout=10)
+            assert reply.json()["choices"][0]["message"]["content"] == "I'm here with you."
+            for line in lines:
+                seen.append(line)
+                if line.startswith("data: ") and "feed the cat" in line:
+                    break
+    assert "event: notice" in seen
+    assert json.loads(seen[-1].removeprefix("data: "))["text"] == "Reminder: feed the cat"

@@ -3,7 +3,8 @@
 Existing clients (Open WebUI, any OpenAI SDK) talk to the user's own OS1, with its memory
 and persona. OS1 keeps the conversation itself, so only the last user message is new: the
 earlier messages a client resends are already in OS1's history, and a client's system
-prompt is not used (the persona is OS1's own).
+prompt is not used (the persona is OS1's own). A reminder due at the start of a turn has
+no place in OpenAI's format: it goes to the user's ``/v1/events`` streams instead.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from os1.llm.base import CancelToken, estimate_tokens
-from os1.mind.events import Done, Token
+from os1.mind.events import Done, NoticeDue, Token, as_dict
 from os1.server.conversation import full_reply, stream_reply
 from os1.server.http import ApiError, error_body, message_for, read_json, status_for
 from os1.server.state import authenticate, server_state
@@ -88,7 +89,10 @@ async def chat_completions(request: Request) -> Response:
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not stream:
-        finished = (await full_reply(state, tenant, text, "openai")).done
+        whole = await full_reply(state, tenant, text, "openai")
+        for notice in whole.notices:
+            tenant.events.publish(as_dict(notice))
+        finished = whole.done
         prompt_tokens, reply_tokens = estimate_tokens(text), estimate_tokens(finished.reply)
         return _json(
             {
@@ -130,6 +134,8 @@ async def chat_completions(request: Request) -> Response:
                     yield chunk({}, _finish_reason(item))
                 elif isinstance(item, Token):  # OpenAI's stream has no place for the rest
                     yield chunk({"content": item.text})
+                elif isinstance(item, NoticeDue):
+                    tenant.events.publish(as_dict(item))
         except Exception as exc:
             status = status_for(exc) or 500
             message = message_for(exc) if status != 500 else "internal server error"
