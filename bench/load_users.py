@@ -17,7 +17,7 @@ from pathlib import Path
 
 from os1.domain import Role, UserProfile
 from os1.llm.scripted import ScriptedBackend
-from os1.memory.codec import now
+from os1.memory.storage.codec import now
 from os1.mind import assembly
 from os1.mind.onboarding import Answers, initial_persona
 from os1.options import load as load_options

@@ -36,12 +36,12 @@ from typing import Any
 import numpy as np
 
 from os1.domain import Role
-from os1.memory.embedding import Embedder, load_embedder
 from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
-from os1.memory.passages import sentence_units
-from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.embedding import Embedder, load_embedder
+from os1.memory.recall.passages import sentence_units
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.storage.sqlite import SQLiteStore
 
 PEOPLE = "Ann Catherine Paul Amy Lewman Charles Isabella Tatiana Mark Jocelyn".split()
 PLACES = (

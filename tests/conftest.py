@@ -12,9 +12,9 @@ from os1.config import load
 from os1.llm import registry
 from os1.llm.embedded import EmbeddedBackend, bundled_model_path
 from os1.llm.scripted import ScriptedBackend
-from os1.memory.postgres import PostgresStore, close_database
-from os1.memory.protocol import Store
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.postgres import PostgresStore, close_database
+from os1.memory.storage.sqlite import SQLiteStore
+from os1.memory.stores import Store
 from tests.support.postgres import URL_VARIABLE, PostgresDatabases, start, stop
 
 # Read before any test's ``home`` fixture clears the OS1_* variables.

@@ -15,10 +15,10 @@ import pytest
 
 from os1.config import load
 from os1.domain import ConfirmationStatus, Role, ScheduledStatus
-from os1.memory import agenda_records, portability, transfer
-from os1.memory.postgres import PostgresStore, close_database, upgrade
-from os1.memory.protocol import Store
-from os1.memory.store import SCHEMA_VERSION, SQLiteStore
+from os1.memory import agenda_records, exporting, transfer
+from os1.memory.storage.postgres import PostgresStore, close_database, upgrade
+from os1.memory.storage.sqlite import SCHEMA_VERSION, SQLiteStore
+from os1.memory.stores import Store
 from tests.support.postgres import PostgresDatabases
 
 OpenStore = Callable[[], Store]
@@ -309,23 +309,23 @@ def fill_agenda(store: Store) -> None:
 def test_export_and_import_carry_the_agenda(store: Store, tmp_path: Path) -> None:
     fill_agenda(store)
     first, readable = tmp_path / "a.jsonl", tmp_path / "a.md"
-    portability.export(store, first, readable)
+    exporting.export(store, first, readable)
     assert "## Scheduled" in readable.read_text() and "Cancel lunch?" in readable.read_text()
     copy: Store = (
         PostgresStore(store.url, store.user_id + 1)
         if isinstance(store, PostgresStore)
         else SQLiteStore(tmp_path / "copy.db")
     )
-    counts = portability.import_file(copy, first)
+    counts = exporting.import_file(copy, first)
     assert (counts["scheduled"], counts["notices"], counts["confirmations"]) == (2, 2, 2)
     second = tmp_path / "b.jsonl"
-    portability.export(copy, second)
+    exporting.export(copy, second)
     assert first.read_text() == second.read_text()  # every id, status and time kept
     waiting = copy.agenda.waiting_confirmation()
     assert waiting is not None and waiting.args == {"to": ["amy"]}
 
     # Into a store that holds an agenda already, ids are renumbered, references follow.
-    portability.import_file(copy, first)
+    exporting.import_file(copy, first)
     items = sorted(copy.agenda.scheduled_items(statuses=tuple(ScheduledStatus)), key=lambda i: i.id)
     assert [i.id for i in items] == [1, 2, 3, 4] and items[2].text == "Call Amy"
     assert [n.scheduled_id for n in copy.agenda.recent_notices()] == [1, None, 3, None]

@@ -12,8 +12,8 @@ import pytest
 from os1.domain import Persona, Prompt, Role, Session, TurnStatus, UserProfile
 from os1.llm.base import CancelToken, estimate_tokens
 from os1.llm.scripted import ScriptedBackend
-from os1.memory.retrieval import KeywordRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.retrieval import KeywordRetriever
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind import plugins
 from os1.mind.companion import ChatOptions, Companion, EmptyMessage, NotSetUp
 from os1.mind.events import Done, Event, Token
@@ -151,8 +151,8 @@ def test_killed_process_loses_no_user_turn(home: Path) -> None:
         from os1.domain import Persona, UserProfile
         from os1.llm.base import estimate_tokens
         from os1.llm.scripted import ScriptedBackend
-        from os1.memory.retrieval import KeywordRetriever
-        from os1.memory.store import SQLiteStore
+        from os1.memory.recall.retrieval import KeywordRetriever
+        from os1.memory.storage.sqlite import SQLiteStore
         from os1.mind import plugins
         from os1.mind.companion import Companion
         from os1.mind.prompting import Budget, PromptBuilder

@@ -18,10 +18,10 @@ from starlette.testclient import TestClient
 
 from os1.cli.main import cli
 from os1.config import load
-from os1.memory.codec import now
 from os1.memory.ingest import FACTS_DONE
-from os1.memory.protocol import Store
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.codec import now
+from os1.memory.storage.sqlite import SQLiteStore
+from os1.memory.stores import Store
 from os1.server.app import create_app
 from os1.server.tenancy import Tenant
 from os1.voice.audio import to_pcm16

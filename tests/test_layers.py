@@ -120,7 +120,7 @@ DATABASE_DRIVER = {"psycopg", "psycopg_pool"}
 
 def postgres_module(relative: Path) -> bool:
     name = relative.as_posix()
-    return name.startswith("memory/postgres/") or (
+    return name.startswith("memory/storage/postgres/") or (
         name.startswith("server/")
         and (relative.stem.endswith("_pg") or relative.stem == "accounts_postgres")
     )
@@ -141,10 +141,10 @@ def test_only_the_postgresql_backend_imports_the_driver() -> None:
 # The SQLite store's own modules; what both stores share lives in neutral ones (codec,
 # columns, errors, search, protocol).
 SQLITE_MODULES = {
-    "os1.memory.store",
-    "os1.memory.derived",
-    "os1.memory.schema",
-    "os1.memory.sqlite_restore",
+    "os1.memory.storage.sqlite",
+    "os1.memory.storage.sqlite_derived",
+    "os1.memory.storage.sqlite_schema",
+    "os1.memory.storage.sqlite_restore",
 }
 
 

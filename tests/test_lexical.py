@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from os1.domain import Role
-from os1.memory.lexical import LexicalIndex, stem, words
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.lexical import LexicalIndex, stem, words
+from os1.memory.storage.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

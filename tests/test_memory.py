@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from os1.domain import Role
-from os1.memory import portability
-from os1.memory.embedding import Embedder, load_embedder
-from os1.memory.errors import StoreError
+from os1.memory import exporting
 from os1.memory.extraction import extract_rules, importance, parse_model_facts
 from os1.memory.ingest import Memorizer
-from os1.memory.postgres import PostgresStore
-from os1.memory.protocol import Store
-from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
-from os1.memory.timeparse import parse
+from os1.memory.recall.embedding import Embedder, load_embedder
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.recall.timeparse import parse
+from os1.memory.storage.errors import StoreError
+from os1.memory.storage.postgres import PostgresStore
+from os1.memory.storage.sqlite import SQLiteStore
+from os1.memory.stores import Store
 
 T0 = datetime(2023, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -181,17 +181,17 @@ def test_export_import_round_trip_preserves_everything(
     store, _, _ = memory
     consolidate(store, 2)
     first = tmp_path / "a.jsonl"
-    portability.export(store, first, tmp_path / "a.md")
+    exporting.export(store, first, tmp_path / "a.md")
     # Into another user of the same database, on PostgreSQL.
     copy = (
         PostgresStore(store.url, store.user_id + 1)
         if isinstance(store, PostgresStore)
         else SQLiteStore(tmp_path / "copy.db")
     )
-    counts = portability.import_file(copy, first)
+    counts = exporting.import_file(copy, first)
     assert counts["turns"] == 9 and counts["facts"] >= 3
     second = tmp_path / "b.jsonl"
-    portability.export(copy, second)
+    exporting.export(copy, second)
     assert first.read_text() == second.read_text()
     markdown = (tmp_path / "a.md").read_text()
     assert "I still haven't signed them." in markdown and "## Facts" in markdown
@@ -206,11 +206,11 @@ def test_import_rejects_damaged_files(store: Store, tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "turn"}\n')
     with pytest.raises(StoreError, match="not an OS1 export"):
-        portability.import_file(store, bad)
+        exporting.import_file(store, bad)
     header = json.dumps({"type": "header", "format": "os1-export", "version": 1})
     bad.write_text(header + '\n{"type": "turn", "id": 1}\n')
     with pytest.raises(StoreError, match="damaged"):
-        portability.import_file(store, bad)
+        exporting.import_file(store, bad)
     assert store.turn_count() == 0  # nothing half-imported
 
 
@@ -238,7 +238,7 @@ def test_candidate_mode_for_large_stores_agrees_with_full_scan(memory: tuple, e5
 def test_ivf_finds_nearest_neighbours() -> None:
     import numpy as np
 
-    from os1.memory.ivf import IVFIndex
+    from os1.memory.recall.ivf import IVFIndex
 
     rng = np.random.default_rng(3)
     centres = rng.normal(size=(50, 32))
@@ -272,7 +272,7 @@ def test_recall_expands_to_neighbouring_turns_and_sessions(memory: tuple) -> Non
 
 
 def test_lexical_bm25_stems_and_scores_context() -> None:
-    from os1.memory.lexical import LexicalIndex, stem
+    from os1.memory.recall.lexical import LexicalIndex, stem
 
     # Porter's stems, as FTS5's porter tokenizer makes them.
     assert stem("hiking") == stem("hiked") == stem("hikes") == stem("hike") == "hike"

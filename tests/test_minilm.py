@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from os1.memory import minilm as minilm_module
-from os1.memory.embedding import EmbeddingUnavailable
-from os1.memory.minilm import MiniLMEmbedder
+from os1.memory.recall.embedding import EmbeddingUnavailable
+from os1.memory.recall.minilm import MiniLMEmbedder
 
 # First 8 dimensions of the normalised sentence-transformers embeddings, from the torch
 # model (torch 2.13.0+cpu, sentence-transformers 6.2.0) in a separate venv:

@@ -4,7 +4,7 @@ import pytest
 
 from os1.llm.base import estimate_tokens
 from os1.llm.scripted import ScriptedBackend
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind import onboarding
 from os1.mind.onboarding import Answers, OnboardingError
 from os1.mind.prompting import Budget, PromptBuilder

@@ -16,15 +16,15 @@ from click.testing import CliRunner
 from os1.cli.main import cli
 from os1.config import load
 from os1.domain import Persona, Role, UserProfile
-from os1.memory import portability
-from os1.memory.columns import MEMORY_TABLES
-from os1.memory.embedding import load_embedder
-from os1.memory.errors import StoreError
+from os1.memory import exporting
 from os1.memory.extraction import ExtractedFact
 from os1.memory.ingest import Memorizer
-from os1.memory.postgres import LATEST, PostgresStore, upgrade
-from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.embedding import load_embedder
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.storage.columns import MEMORY_TABLES
+from os1.memory.storage.errors import StoreError
+from os1.memory.storage.postgres import LATEST, PostgresStore, upgrade
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.server.accounts import AccountError, Accounts
 from os1.server.accounts_postgres import PostgresAccounts
 from tests.support.postgres import PostgresDatabases
@@ -155,7 +155,7 @@ def test_migrations_fresh_idempotent_and_from_an_older_version(
             with pytest.raises(StoreError, match="newer OS1"):
                 upgrade(conn)
     finally:
-        from os1.memory.postgres import close_database
+        from os1.memory.storage.postgres import close_database
 
         close_database(url)
         postgres_databases.drop(name)
@@ -176,7 +176,7 @@ def test_db_migrate_moves_everything_and_recall_works_on_the_copy(
     result = runner.invoke(cli, ["db", "migrate", "--to", postgres_url])
     assert result.exit_code == 0, result.output
     copy = PostgresStore(postgres_url, 0)
-    assert list(portability.records(copy)) == list(portability.records(local))
+    assert list(exporting.records(copy)) == list(exporting.records(local))
     ours, theirs = local.vectors.after(0)[0], copy.vectors.after(0)[0]
     assert ours.keys() == theirs.keys()
     for key in ours:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from os1.domain import Persona, Role, Turn, UserProfile
 from os1.llm.base import estimate_tokens
-from os1.memory.retrieval import Recollection
+from os1.memory.recall.retrieval import Recollection
 from os1.mind.prompting import Budget, PromptBuilder, fit
 
 PERSONA = Persona(name="Samantha", voice="feminine", traits=["warm", "curious"])

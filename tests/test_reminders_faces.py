@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind.skill import Route, RouteError, SkillContext
 from os1.skills.reminders import items
 from os1.skills.reminders.cli import reminders

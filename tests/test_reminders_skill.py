@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from os1.domain import Scheduled, ScheduledStatus
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind.plugins import Skills, manager
 from os1.mind.skill import IntentMatch, JobRun, JobWhen, Outcome, SkillContext
 from os1.skills.reminders import items

@@ -22,8 +22,8 @@ from os1.llm.base import CancelToken
 from os1.llm.gate import BusyNotice, GatedBackend, ModelBusy, ModelGate, listening
 from os1.llm.openai_compat import OpenAICompatBackend
 from os1.llm.scripted import ScriptedBackend, bench_backend, parse_timing
-from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.options import load
 from os1.server import tenancy
 from os1.server.app import create_app

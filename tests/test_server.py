@@ -325,7 +325,7 @@ def test_each_user_has_their_own_home_and_database(client: TestClient, server: S
 def test_on_postgresql_users_share_one_database_and_never_each_others_rows(
     home: Path, postgres_url: str
 ) -> None:
-    from os1.memory.postgres import PostgresStore
+    from os1.memory.storage.postgres import PostgresStore
     from os1.server.accounts_postgres import PostgresAccounts
 
     server = make_server(home, store_url=postgres_url)

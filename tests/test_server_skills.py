@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from os1.llm.scripted import ScriptedBackend
-from os1.memory.codec import now
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.codec import now
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind import plugins
 from os1.mind.voice_conversation import VoiceConversation
 from os1.server import notices

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from os1.domain import Persona, Role, TurnStatus, UserProfile
-from os1.memory.errors import StoreBusy, StoreError
 from os1.memory.extraction import ExtractedFact
-from os1.memory.protocol import Store
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.errors import StoreBusy, StoreError
+from os1.memory.storage.sqlite import SQLiteStore
+from os1.memory.stores import Store
 
 
 @pytest.fixture

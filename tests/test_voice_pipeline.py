@@ -16,8 +16,8 @@ from os1.domain import Persona, Role, TurnStatus, UserProfile
 from os1.llm.base import estimate_tokens
 from os1.llm.scripted import ScriptedBackend
 from os1.memory.ingest import Memorizer
-from os1.memory.retrieval import KeywordRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.retrieval import KeywordRetriever
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind import plugins
 from os1.mind.companion import ChatOptions, Companion
 from os1.mind.prompting import Budget, PromptBuilder

@@ -12,7 +12,7 @@ import pytest
 from os1.domain import Prompt, Role
 from os1.llm.base import CancelToken
 from os1.llm.scripted import ScriptedBackend
-from os1.memory.store import SQLiteStore
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind.events import Done, Event, Token
 from os1.mind.speculation import same_words
 from os1.mind.voice_conversation import VoiceConversation

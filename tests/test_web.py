@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from os1.memory.codec import now
+from os1.memory.storage.codec import now
 from tests.test_server import Server, running
 from tests.web_support import (
     REPLY,

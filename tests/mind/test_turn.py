@@ -20,10 +20,10 @@ from os1.domain import (
 from os1.llm.base import BackendError, CancelToken, estimate_tokens
 from os1.llm.embedded import EmbeddedBackend
 from os1.llm.scripted import ScriptedBackend, ScriptedToolBackend
-from os1.memory.codec import now
 from os1.memory.ingest import FACTS_DONE, Memorizer
-from os1.memory.retrieval import KeywordRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.retrieval import KeywordRetriever
+from os1.memory.storage.codec import now
+from os1.memory.storage.sqlite import SQLiteStore
 from os1.mind import plugins
 from os1.mind.companion import Companion, EmptyMessage
 from os1.mind.events import (

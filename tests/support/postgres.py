@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from os1.memory.postgres import upgrade
+from os1.memory.storage.postgres import upgrade
 
 URL_VARIABLE = "OS1_TEST_POSTGRES_URL"
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from os1.domain import Persona, UserProfile
-from os1.memory.protocol import Store
+from os1.memory.stores import Store
 from os1.mind.skill import SkillContext
 
 

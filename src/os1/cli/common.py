@@ -15,7 +15,7 @@ from rich.text import Text
 from os1 import config
 from os1.cli.runtime import Runtime
 from os1.llm.base import BackendError
-from os1.memory.errors import StoreError
+from os1.memory.storage.errors import StoreError
 from os1.mind.companion import EmptyMessage, NotSetUp
 from os1.mind.onboarding import OnboardingError
 from os1.voice.errors import VoiceError

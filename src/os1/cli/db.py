@@ -9,8 +9,8 @@ import click
 
 from os1.cli.common import console, friendly_errors, print_json
 from os1.memory import transfer
-from os1.memory.errors import StoreError
-from os1.memory.store import SCHEMA_VERSION, SQLiteStore
+from os1.memory.storage.errors import StoreError
+from os1.memory.storage.sqlite import SCHEMA_VERSION, SQLiteStore
 from os1.mind.assembly import LOCAL_USER_ID, open_store
 from os1.options import StoreOptions
 from os1.options import load as load_options
@@ -28,7 +28,7 @@ def db_group() -> None:
 def _describe(store: StoreOptions) -> tuple[str, str, int]:
     """Backend name, where it is, and the schema version this OS1 writes."""
     if store.url:
-        from os1.memory.postgres import LATEST, redacted
+        from os1.memory.storage.postgres import LATEST, redacted
 
         return "postgresql", redacted(store.url), LATEST
     return "sqlite", str(store.sqlite_path), SCHEMA_VERSION
@@ -74,7 +74,7 @@ def db_upgrade() -> None:
     options = load_options()
     backend, where, _ = _describe(options.store)
     if backend == "postgresql":
-        from os1.memory.postgres import upgrade_database
+        from os1.memory.storage.postgres import upgrade_database
 
         before, after = upgrade_database(options.store.url)
     else:
@@ -107,7 +107,7 @@ def db_migrate(source: str, target: str, user_id: int | None, all_users: bool) -
     target that already holds other data for the user; a move already done is skipped.
     Then set store.url to the target to use it.
     """
-    from os1.memory.postgres import is_postgres_url
+    from os1.memory.storage.postgres import is_postgres_url
 
     options = load_options()
     if not is_postgres_url(target):
@@ -132,7 +132,7 @@ def db_migrate(source: str, target: str, user_id: int | None, all_users: bool) -
 
 
 def _move_one(path: Path, target: str, user_id: int) -> None:
-    from os1.memory.postgres import PostgresStore
+    from os1.memory.storage.postgres import PostgresStore
 
     if not path.exists():
         raise StoreError(f"No OS1 database at {path}")

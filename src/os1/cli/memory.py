@@ -14,9 +14,9 @@ from rich.text import Text
 from os1.cli.common import console, friendly_errors, print_json, runtime
 from os1.domain import Turn
 from os1.evaluation.locomo import DatasetError, evaluate
-from os1.memory import editing, forgetting, portability
-from os1.memory.errors import StoreError
+from os1.memory import editing, exporting, forgetting
 from os1.memory.records import fact_record, summary_record
+from os1.memory.storage.errors import StoreError
 
 
 @click.group("memory")
@@ -229,7 +229,7 @@ def export_command(ctx: click.Context, folder: Path) -> None:
     """Export everything to os1-export.jsonl (complete) and os1-export.md (readable)."""
     folder.mkdir(parents=True, exist_ok=True)
     jsonl, markdown = folder / "os1-export.jsonl", folder / "os1-export.md"
-    count = portability.export(runtime(ctx).store, jsonl, markdown)
+    count = exporting.export(runtime(ctx).store, jsonl, markdown)
     console.print(f"Wrote {count} records to {jsonl} and a readable copy to {markdown}.")
 
 
@@ -240,7 +240,7 @@ def export_command(ctx: click.Context, folder: Path) -> None:
 def import_command(ctx: click.Context, file: Path) -> None:
     """Import an os1-export.jsonl (into an empty OS1, ids are kept)."""
     rt = runtime(ctx)
-    counts = portability.import_file(rt.store, file)
+    counts = exporting.import_file(rt.store, file)
     with console.status("Rebuilding the search index…"):
         rt.memorizer().index()
     console.print("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))

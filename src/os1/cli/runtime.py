@@ -7,11 +7,11 @@ from functools import cached_property
 
 from os1.llm.base import LLMBackend
 from os1.llm.registry import create_backend
-from os1.memory.codec import now
-from os1.memory.embedding import Embedder
 from os1.memory.ingest import Memorizer
-from os1.memory.protocol import Store
-from os1.memory.retrieval import HybridRetriever
+from os1.memory.recall.embedding import Embedder
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.storage.codec import now
+from os1.memory.stores import Store
 from os1.mind import assembly
 from os1.mind.companion import Companion, NotSetUp
 from os1.mind.prompting import PromptBuilder

@@ -22,12 +22,12 @@ from typing import Any
 
 from os1.domain import ChatMessage, Prompt, Role
 from os1.llm.base import LLMBackend
-from os1.memory.embedding import Embedder
 from os1.memory.extraction import importance
 from os1.memory.ingest import Memorizer
-from os1.memory.protocol import Store
-from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.embedding import Embedder
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.storage.sqlite import SQLiteStore
+from os1.memory.stores import Store
 
 KS = (5, 10, 25)
 CATEGORIES = {1: "multi-hop", 2: "temporal", 3: "open-domain", 4: "single-hop"}

@@ -1,4 +1,4 @@
-"""The agenda in an export (``os1.memory.portability``) and in a move between stores
+"""The agenda in an export (``os1.memory.exporting``) and in a move between stores
 (``os1.memory.transfer``): scheduled items, notices and confirmations as JSON records,
 and back, with every time as ISO text in UTC and every status kept."""
 
@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from os1.domain import Confirmation, ConfirmationStatus, Notice, Scheduled, ScheduledStatus
-from os1.memory.codec import from_iso, to_iso
-from os1.memory.protocol import Agenda
+from os1.memory.storage.codec import from_iso, to_iso
+from os1.memory.stores import Agenda
 
 EVERY_STATUS = tuple(ScheduledStatus)
 # Large enough for every notice a person could have.

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from os1.memory.errors import StoreError
 from os1.memory.extraction import extract_rules
 from os1.memory.forgetting import UnknownMemory, parse_id
-from os1.memory.protocol import Store
 from os1.memory.records import fact_record, summary_record
+from os1.memory.storage.errors import StoreError
+from os1.memory.stores import Store
 
 
 def edit(store: Store, memory_id: str, text: str) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from os1.memory.errors import StoreError
-from os1.memory.protocol import Store
+from os1.memory.storage.errors import StoreError
+from os1.memory.stores import Store
 
 ID_PATTERN = re.compile(r"^([tfs])(\d+)$")
 KIND_NAMES = {"t": "turn", "f": "fact", "s": "summary"}

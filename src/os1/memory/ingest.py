@@ -10,10 +10,10 @@ from collections.abc import Callable, Sequence
 
 from os1.domain import Turn
 from os1.llm.base import LLMBackend
-from os1.memory.embedding import Embedder
 from os1.memory.extraction import extract_rules, extract_with_model
-from os1.memory.passages import context_passage, sentence_units
-from os1.memory.protocol import Store
+from os1.memory.recall.embedding import Embedder
+from os1.memory.recall.passages import context_passage, sentence_units
+from os1.memory.stores import Store
 
 Progress = Callable[[int, int], None]
 FACTS_DONE = "facts_through_turn"

@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from os1.memory import agenda_records
-from os1.memory.errors import StoreError
-from os1.memory.protocol import Restorer, Store
+from os1.memory.storage.errors import StoreError
+from os1.memory.stores import Restorer, Store
 
 
 def counts(store: Store) -> dict[str, int]:

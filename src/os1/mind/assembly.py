@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from os1 import config
 from os1.domain import Persona, UserProfile
 from os1.llm.base import LLMBackend
-from os1.memory.embedding import Embedder, EmbeddingUnavailable, load_embedder
 from os1.memory.ingest import Memorizer
-from os1.memory.protocol import Store
-from os1.memory.retrieval import HybridRetriever
-from os1.memory.store import SQLiteStore
+from os1.memory.recall.embedding import Embedder, EmbeddingUnavailable, load_embedder
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.storage.sqlite import SQLiteStore
+from os1.memory.stores import Store
 from os1.mind import plugins
 from os1.mind.companion import Companion, NotSetUp
 from os1.mind.prompting import Budget, PromptBuilder
@@ -61,7 +61,7 @@ def _open(options: StoreOptions, user_id: int, cache_kb: int | None) -> Store:
             options.sqlite_path, busy_timeout_s=options.busy_timeout_s, cache_kb=cache_kb
         )
     # Imported here so that a SQLite user never loads the PostgreSQL driver.
-    from os1.memory.postgres import PostgresStore, is_postgres_url
+    from os1.memory.storage.postgres import PostgresStore, is_postgres_url
 
     if not is_postgres_url(url):
         raise config.ConfigError(

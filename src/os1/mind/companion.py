@@ -8,10 +8,10 @@ from datetime import datetime
 
 from os1.domain import Persona, Prompt, Session, ToolSpec, Turn, UserProfile
 from os1.llm.base import LLMBackend
-from os1.memory.codec import now
 from os1.memory.ingest import Memorizer
-from os1.memory.protocol import Store
-from os1.memory.retrieval import Recollection, Retriever
+from os1.memory.recall.retrieval import Recollection, Retriever
+from os1.memory.storage.codec import now
+from os1.memory.stores import Store
 from os1.mind.prompting import PromptBuilder
 from os1.mind.speculation import Speculation
 from os1.options import ChatOptions

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from os1.memory.embedding import Embedder, Vectors
+from os1.memory.recall.embedding import Embedder, Vectors
 from os1.mind.skill import Intent, IntentMatch
 
 # all-MiniLM-L6-v2 cosine of a message to an intent's nearest example. Paraphrases of a

@@ -10,7 +10,7 @@ from zlib import crc32
 from os1.domain import ChatMessage, Persona, Prompt, Role, TurnStatus, UserProfile
 from os1.domain.models import VOICES, Voice
 from os1.llm.base import LLMBackend
-from os1.memory.protocol import Store
+from os1.memory.stores import Store
 from os1.mind.prompting import PromptBuilder
 from os1.mind.templates import fill, load, one_line, word_list
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from os1.domain import ChatMessage, Persona, Prompt, Role, ToolSpec, Turn, UserProfile
-from os1.memory.retrieval import Recollection
+from os1.memory.recall.retrieval import Recollection
 from os1.mind.templates import fill, load, one_line
 
 TokenCounter = Callable[[str], int]

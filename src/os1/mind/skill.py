@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from os1.domain import Persona, Scheduled, SkillMigration, ToolSpec, UserProfile
 from os1.llm.base import LLMBackend
-from os1.memory.protocol import Store
+from os1.memory.stores import Store
 
 T = TypeVar("T")
 

@@ -44,9 +44,9 @@ from os1.domain import (
     TurnStatus,
 )
 from os1.llm.base import CancelToken, ToolBackend
-from os1.memory.codec import now
-from os1.memory.embedding import Embedder
 from os1.memory.extraction import importance
+from os1.memory.recall.embedding import Embedder
+from os1.memory.storage.codec import now
 from os1.mind.companion import Companion, EmptyMessage
 from os1.mind.events import (
     ActionTaken,

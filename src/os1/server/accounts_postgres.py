@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Database, database
+from os1.memory.storage.postgres.database import DEFAULT_POOL_SIZE, Database, database
 from os1.server.accounts import (
     Account,
     AccountError,

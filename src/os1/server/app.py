@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from os1.llm.gate import ModelBusy
-from os1.memory import forgetting, portability
+from os1.memory import exporting, forgetting
 from os1.memory.records import fact_record, summary_record
 from os1.mind import onboarding
 from os1.mind.onboarding import Answers, OnboardingError
@@ -204,7 +204,7 @@ async def export(request: Request) -> Response:
 
     def lines() -> str:
         return "".join(
-            json.dumps(r, ensure_ascii=False) + "\n" for r in portability.records(tenant.store)
+            json.dumps(r, ensure_ascii=False) + "\n" for r in exporting.records(tenant.store)
         )
 
     body = await in_tenant(tenant, lines)

@@ -15,8 +15,8 @@ from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse
 
 from os1.llm.base import BackendError
-from os1.memory.errors import StoreBusy, StoreError
 from os1.memory.forgetting import UnknownMemory
+from os1.memory.storage.errors import StoreBusy, StoreError
 from os1.mind.companion import EmptyMessage, NotSetUp
 from os1.mind.onboarding import OnboardingError
 

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from os1.domain import Role, Session
 from os1.memory import editing
-from os1.memory.protocol import Store
+from os1.memory.stores import Store
 from os1.server.http import ApiError, int_param, read_json, text_field
 from os1.server.routing import in_tenant, json_response, run_in_executor, turn_json
 from os1.server.state import authenticate, server_state

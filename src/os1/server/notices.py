@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from os1.memory.codec import now
+from os1.memory.storage.codec import now
 from os1.mind.companion import NotSetUp
 from os1.mind.events import as_dict
 from os1.server.tenancy import Tenant, Tenants

@@ -34,10 +34,10 @@ from os1.domain import Turn
 from os1.llm.base import LLMBackend
 from os1.llm.gate import GatedBackend, ModelGate
 from os1.llm.registry import create_backend
-from os1.memory.embedding import Embedder, Vectors
 from os1.memory.ingest import Memorizer
-from os1.memory.protocol import Store
-from os1.memory.retrieval import HybridRetriever
+from os1.memory.recall.embedding import Embedder, Vectors
+from os1.memory.recall.retrieval import HybridRetriever
+from os1.memory.stores import Store
 from os1.mind import assembly, onboarding
 from os1.mind.companion import Companion
 from os1.mind.onboarding import Answers

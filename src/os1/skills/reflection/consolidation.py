@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 
 from os1.domain import Fact, Role, Summary, UserProfile
-from os1.memory.protocol import Store
+from os1.memory.stores import Store
 from os1.mind.templates import one_line, word_list
 from os1.skills.reflection.journal import PACKAGE, WORD
 

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 from os1.domain import ChatMessage, JournalEntry, Persona, Prompt, Role, Turn, UserProfile
 from os1.llm.base import BackendError, LLMBackend
-from os1.memory.codec import now
-from os1.memory.protocol import Store
+from os1.memory.storage.codec import now
+from os1.memory.stores import Store
 from os1.mind.templates import fill, load, one_line, word_list
 
 PACKAGE = "os1.skills.reflection"

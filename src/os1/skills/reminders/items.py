@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from os1.domain import Scheduled, ScheduledStatus
-from os1.memory.protocol import Agenda
+from os1.memory.stores import Agenda
 from os1.mind.skill import SkillContext
 from os1.skills.reminders.recurrence import Rule
 from os1.skills.reminders.requests import content_words

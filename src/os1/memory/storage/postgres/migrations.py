@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 
-from os1.memory.errors import StoreError
+from os1.memory.storage.errors import StoreError
 
 # Keys for pg_advisory_xact_lock(class, key): one class for migrations, one for users.
 MIGRATION_LOCK = (0x0051, 0)

@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from os1.domain import Fact, Summary
-from os1.memory.codec import from_iso, now, to_iso
 from os1.memory.extraction import ExtractedFact
-from os1.memory.protocol import VectorBatch
-from os1.memory.search import query_words
+from os1.memory.storage.codec import from_iso, now, to_iso
+from os1.memory.storage.search import query_words
+from os1.memory.stores import VectorBatch
 
 Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from os1.domain import SkillMigration
-from os1.memory.codec import now, to_iso
+from os1.memory.storage.codec import now, to_iso
 
 TABLE = """CREATE TABLE IF NOT EXISTS skill_schema (
     skill TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,

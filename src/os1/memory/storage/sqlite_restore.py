@@ -20,10 +20,10 @@ from os1.domain import (
     Turn,
     UserProfile,
 )
-from os1.memory.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
-from os1.memory.codec import now, persona_to_json, profile_to_json, to_iso
-from os1.memory.columns import fact_columns, session_columns, summary_columns, turn_columns
-from os1.memory.derived import insert_vectors
+from os1.memory.storage.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
+from os1.memory.storage.codec import now, persona_to_json, profile_to_json, to_iso
+from os1.memory.storage.columns import fact_columns, session_columns, summary_columns, turn_columns
+from os1.memory.storage.sqlite_derived import insert_vectors
 
 
 class SQLiteRestorer:

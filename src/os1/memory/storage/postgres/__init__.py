@@ -3,14 +3,14 @@
 The only modules besides the server's account store that talk to PostgreSQL (psycopg).
 """
 
-from os1.memory.postgres.database import (
+from os1.memory.storage.postgres.database import (
     close_database,
     is_postgres_url,
     redacted,
     upgrade_database,
 )
-from os1.memory.postgres.migrations import LATEST, upgrade
-from os1.memory.postgres.store import PostgresStore
+from os1.memory.storage.postgres.migrations import LATEST, upgrade
+from os1.memory.storage.postgres.store import PostgresStore
 
 __all__ = [
     "LATEST",

@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from os1.domain import Confirmation, ConfirmationStatus, Notice, Scheduled, ScheduledStatus
-from os1.memory import codec
-from os1.memory.agenda_rows import (
+from os1.memory.storage import codec
+from os1.memory.storage.agenda_rows import (
     CONFIRMATION_COLUMNS,
     NOTICE_COLUMNS,
     SCHEDULED_COLUMNS,
@@ -28,8 +28,8 @@ from os1.memory.agenda_rows import (
     notice_from_row,
     scheduled_from_row,
 )
-from os1.memory.codec import from_iso, to_iso
-from os1.memory.sqlite_restore import SQLiteRestorer
+from os1.memory.storage.codec import from_iso, to_iso
+from os1.memory.storage.sqlite_restore import SQLiteRestorer
 
 Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
 # SQLite allows 999 parameters per statement in older builds: lists go in chunks.

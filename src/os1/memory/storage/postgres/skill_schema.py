@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from os1.domain import SkillMigration
-from os1.memory.postgres.migrations import MIGRATION_LOCK
+from os1.memory.storage.postgres.migrations import MIGRATION_LOCK
 
 # pg_advisory_xact_lock(class, key): the class of OS1's own migrations, another key.
 SKILL_MIGRATION_LOCK = (MIGRATION_LOCK[0], 1)

@@ -1,5 +1,5 @@
 """How a search reads its words, shared by both stores' full-text search and by
-``os1.memory.lexical`` (which must read a question the same way)."""
+``os1.memory.recall.lexical`` (which must read a question the same way)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def search_by_rank(
 
 def query_words(text: str, drop_stopwords: bool = False) -> list[str]:
     """The distinct words of a search: each one term of SQLite's FTS5 query, of
-    PostgreSQL's tsquery and of ``os1.memory.lexical``'s BM25."""
+    PostgreSQL's tsquery and of ``os1.memory.recall.lexical``'s BM25."""
     words = re.findall(r"[^\W_]+", text.lower())
     if drop_stopwords:
         stop = search_stopwords()
@@ -48,5 +48,5 @@ MAX_QUERY_TERMS = 64
 
 @cache
 def search_stopwords() -> frozenset[str]:
-    text = files("os1.memory").joinpath("stopwords.txt").read_text(encoding="utf-8")
+    text = files("os1.memory.storage").joinpath("stopwords.txt").read_text(encoding="utf-8")
     return frozenset(text.split())

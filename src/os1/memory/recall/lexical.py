@@ -9,7 +9,7 @@ The index reads and scores turns as the ``turns_fts`` table does (``schema.py``)
 moving BM25 out of SQLite changes its speed and nothing else:
 
 * Words are FTS5's ``porter unicode61`` tokens: runs of letters and digits, lower-cased,
-  diacritics removed, then Porter-stemmed (``os1.memory.porter``). What unicode61 makes of
+  diacritics removed, then Porter-stemmed (``os1.memory.recall.stemmer``). What unicode61 makes of
   a character outside ASCII is asked of SQLite itself, once per character.
 * A turn is its speaker, text and caption, and the turn before it in the same session
   ("context", built as the SQL trigger builds it), so a reply such as "Yes, last
@@ -34,8 +34,8 @@ from collections import Counter
 import numpy as np
 import numpy.typing as npt
 
-from os1.memory.porter import stem
-from os1.memory.search import query_words
+from os1.memory.recall.stemmer import stem
+from os1.memory.storage.search import query_words
 
 __all__ = ["LexicalIndex", "query_terms", "stem", "tokens", "words"]
 

@@ -4,7 +4,7 @@ Each turn gets one score, a weighted sum of standardised signals (z-scores over 
 turns, which measured better than rank fusion on long conversations):
 
 - BM25 over the turn, its speaker, an image caption and the turn before it (held in
-  memory by ``os1.memory.lexical``);
+  memory by ``os1.memory.recall.lexical``);
 - dense similarity (per embedding model) of the question, and of the question with the
   participants' names removed, to the turn in context and to its best sentence;
 - a speaker prior when the question names one participant (or says "I"/"you");
@@ -29,12 +29,12 @@ import numpy as np
 import numpy.typing as npt
 
 from os1.domain import Turn
-from os1.memory.embedding import Embedder
-from os1.memory.ivf import IVFIndex
-from os1.memory.lexical import LexicalIndex
-from os1.memory.passages import mentioned, strip_names
-from os1.memory.protocol import Store
-from os1.memory.timeparse import TimeSpan, parse
+from os1.memory.recall.embedding import Embedder
+from os1.memory.recall.ivf import IVFIndex
+from os1.memory.recall.lexical import LexicalIndex
+from os1.memory.recall.passages import mentioned, strip_names
+from os1.memory.recall.timeparse import TimeSpan, parse
+from os1.memory.stores import Store
 
 Scores = npt.NDArray[np.float64]
 Rows = npt.NDArray[np.int64]

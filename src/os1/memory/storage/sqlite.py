@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from os1.domain import Persona, Role, Session, SkillMigration, Turn, TurnStatus, UserProfile
-from os1.memory import skill_schema
-from os1.memory.agenda import SQLiteAgenda
-from os1.memory.codec import (
+from os1.memory.storage import sqlite_skill_schema as skill_schema
+from os1.memory.storage.codec import (
     from_iso,
     now,
     persona_from_json,
@@ -24,8 +23,11 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
-from os1.memory.columns import MEMORY_TABLES
-from os1.memory.derived import (
+from os1.memory.storage.columns import MEMORY_TABLES
+from os1.memory.storage.errors import StoreBusy, StoreError
+from os1.memory.storage.search import search_by_rank
+from os1.memory.storage.sqlite_agenda import SQLiteAgenda
+from os1.memory.storage.sqlite_derived import (
     SQLiteFacts,
     SQLiteSummaries,
     SQLiteVectors,
@@ -33,11 +35,9 @@ from os1.memory.derived import (
     forget_turns,
     fts_query,
 )
-from os1.memory.errors import StoreBusy, StoreError
-from os1.memory.protocol import Agenda, Facts, IndexChanges, Summaries, Vectors
-from os1.memory.schema import SCHEMA
-from os1.memory.search import search_by_rank
-from os1.memory.sqlite_restore import SQLiteRestorer
+from os1.memory.storage.sqlite_restore import SQLiteRestorer
+from os1.memory.storage.sqlite_schema import SCHEMA
+from os1.memory.stores import Agenda, Facts, IndexChanges, Summaries, Vectors
 
 SCHEMA_VERSION = 3
 
@@ -242,7 +242,7 @@ class SQLiteStore:
 
     def edit_turn(self, turn_id: int, text: str) -> dict[str, int] | None:
         """Correct what a turn says; what was derived from the old words goes (see
-        ``os1.memory.derived.edit_turn``). None if there is no such turn."""
+        ``os1.memory.storage.sqlite_derived.edit_turn``). None if there is no such turn."""
         with self._transaction() as db:
             return edit_turn(db, turn_id, text)
 

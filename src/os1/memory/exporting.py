@@ -18,7 +18,7 @@ from typing import Any
 
 from os1.domain import Fact, Role, Session, Summary, Turn, TurnStatus
 from os1.memory import agenda_records
-from os1.memory.codec import (
+from os1.memory.storage.codec import (
     from_iso,
     persona_from_json,
     persona_to_json,
@@ -26,8 +26,8 @@ from os1.memory.codec import (
     profile_to_json,
     to_iso,
 )
-from os1.memory.errors import StoreError
-from os1.memory.protocol import Store
+from os1.memory.storage.errors import StoreError
+from os1.memory.stores import Store
 
 FORMAT = "os1-export"
 VERSION = 1

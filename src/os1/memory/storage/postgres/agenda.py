@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from os1.domain import Confirmation, ConfirmationStatus, Notice, Scheduled, ScheduledStatus
-from os1.memory import codec
-from os1.memory.agenda_rows import (
+from os1.memory.storage import codec
+from os1.memory.storage.agenda_rows import (
     CONFIRMATION_COLUMNS,
     NOTICE_COLUMNS,
     SCHEDULED_COLUMNS,
@@ -30,8 +30,8 @@ from os1.memory.agenda_rows import (
     notice_from_row,
     scheduled_from_row,
 )
-from os1.memory.postgres.database import Connection, Database
-from os1.memory.postgres.restore import PostgresRestorer, utc
+from os1.memory.storage.postgres.database import Connection, Database
+from os1.memory.storage.postgres.restore import PostgresRestorer, utc
 
 Write = Callable[[], AbstractContextManager[Connection]]
 Params = Sequence[object] | dict[str, object]

@@ -20,10 +20,10 @@ from os1.domain import (
     Turn,
     UserProfile,
 )
-from os1.memory.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
-from os1.memory.codec import now, persona_to_json, profile_to_json
-from os1.memory.columns import fact_columns, session_columns, summary_columns, turn_columns
-from os1.memory.postgres.database import Connection, Cursor
+from os1.memory.storage.agenda_rows import confirmation_columns, notice_columns, scheduled_columns
+from os1.memory.storage.codec import now, persona_to_json, profile_to_json
+from os1.memory.storage.columns import fact_columns, session_columns, summary_columns, turn_columns
+from os1.memory.storage.postgres.database import Connection, Cursor
 
 # As much of the previous turn as SQLite's trigger puts into a turn's context.
 CONTEXT_CHARS = 300

@@ -22,8 +22,8 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.pq import Format
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from os1.memory.errors import StoreError
-from os1.memory.postgres.migrations import USER_LOCK_CLASS, upgrade
+from os1.memory.storage.errors import StoreError
+from os1.memory.storage.postgres.migrations import USER_LOCK_CLASS, upgrade
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 Cursor = psycopg.Cursor[tuple[Any, ...]]
