@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from os1.memory import minilm as minilm_module
+from os1.memory.recall import minilm as minilm_module
 from os1.memory.recall.embedding import EmbeddingUnavailable
 from os1.memory.recall.minilm import MiniLMEmbedder
 
