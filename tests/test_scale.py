@@ -252,7 +252,10 @@ def test_presence_endpoint_and_the_os_says_the_true_count(home: Path) -> None:
             plain = backend.prompts[-1]
     assert client.get("/v1/presence").status_code == 401
     assert "talking with 2 people right now, Alice among them" in asked.completion
-    assert any("talking with 2 people at once" in m.content for m in asked.chat)
+    # An instruction model gets the same line, as quoted data in the user's role.
+    assert any(
+        "talking with 2 people right now" in m.content and m.role == "user" for m in asked.chat
+    )
     assert "people right now" not in plain.completion
 
 

@@ -193,8 +193,8 @@ class TurnRunner:
 
     def speculate(self, text: str) -> Speculation:
         """Begin replying to ``text`` before the turn is known to be over (voice, while the
-        user pauses): nothing is stored until ``run(text, ahead=...)`` adopts it. A request
-        an intent would serve is not begun: the model would not be asked for it."""
+        user pauses): nothing is stored until ``run(text, ahead=...)`` adopts it. If an
+        intent or a waiting question serves the turn instead, ``run`` abandons it."""
         return self.companion.speculate(text, self._context_lines(text))
 
     def _store(self, reply: _Reply) -> None:
