@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 from os1.cli import docs
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 
 def test_cli_reference_is_current() -> None:

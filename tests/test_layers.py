@@ -9,7 +9,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "os1"
+from tests.support.paths import ROOT
+
+SRC = ROOT / "src" / "os1"
 # What each layer may import from os1 (besides itself and the top-level modules).
 ALLOWED = {
     "domain": set(),
@@ -154,4 +156,17 @@ def test_the_postgresql_store_does_not_import_the_sqlite_store() -> None:
         for path in (SRC / "memory" / "postgres").rglob("*.py")
         for name in imported_names(path) & SQLITE_MODULES
     ]
+    assert not wrong, wrong
+
+
+def test_tests_mirror_the_source_tree() -> None:
+    """A test folder names the package it tests (tests/mind for os1/mind, …), so a newcomer
+    finds a module's tests where the module is; tests/support holds servers and fakes."""
+    tests = ROOT / "tests"
+    folders = {
+        p.relative_to(tests)
+        for p in tests.rglob("*")
+        if p.is_dir() and p.name != "__pycache__" and p.relative_to(tests).parts[0] != "support"
+    }
+    wrong = [str(f) for f in folders if not (SRC / f).is_dir()]
     assert not wrong, wrong

@@ -1,5 +1,5 @@
 """The reminders skill through the skill API: intents, tools, actions, the due job and
-the context line, on a real SQLite store (its agenda is the FAKE in tests.support)."""
+the context line, on a real SQLite store and its agenda."""
 
 from __future__ import annotations
 

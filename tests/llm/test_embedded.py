@@ -13,6 +13,7 @@ import pytest
 from os1.domain import Prompt
 from os1.llm.base import BackendUnavailable, CancelToken
 from os1.llm.embedded import BUNDLED_MODEL_FILE, EmbeddedBackend
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +109,7 @@ def test_first_run_then_ask_then_stored_turn(tmp_path: Path, model_path: Path) -
     assert history[-1]["persona"]["journal"][-1]["text"].startswith("Today Theodore and I")
 
 
-LOCOMO = Path(__file__).resolve().parents[2] / "shared" / "benchdata" / "locomo" / "locomo-dev.json"
+LOCOMO = ROOT.parent / "shared" / "benchdata" / "locomo" / "locomo-dev.json"
 
 
 @pytest.mark.skipif(not LOCOMO.exists(), reason="../shared/benchdata is not beside the repo")

@@ -22,6 +22,7 @@ from os1.options import load
 from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels
 from os1.server.voice_engines import ConfiguredVoiceEngines
+from tests.support.paths import ROOT
 from tests.test_server import Server
 
 CHROMIUM = Path(os.environ.get("OS1_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -37,7 +38,7 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 USERS = ("alice", "bob")
 REPLY = "I'm here with you, and I'm listening."
 

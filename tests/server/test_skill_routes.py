@@ -39,7 +39,7 @@ from tests.test_server import (
 )
 from tests.test_voice_pipeline import make_turns
 
-SKILLS = ("os1.skills.presence", "os1.skills.reflection", "tests.server_skill")
+SKILLS = ("os1.skills.presence", "os1.skills.reflection", "tests.server.skill_fixture")
 
 
 @pytest.fixture(autouse=True)

@@ -23,8 +23,7 @@ import websockets.sync.client as ws_client
 from os1.options import load
 from os1.server.accounts import open_accounts
 from os1.server.presence import SharedPresence
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 
 def eventually(check: Callable[[], bool], within_s: float = 15.0) -> bool:

@@ -1,5 +1,4 @@
-"""``os1 reminders`` and the /v1/reminders routes, on a real SQLite store (its agenda is
-the FAKE in tests.support)."""
+"""``os1 reminders`` and the /v1/reminders routes, on a real SQLite store and its agenda."""
 
 from __future__ import annotations
 

@@ -16,8 +16,9 @@ from os1.cli.main import cli
 from os1.llm.embedded import BUNDLED_MODEL_FILE
 from os1.voice.audio import Audio, read_wav, write_wav
 from tests.conftest import SCRIPTED_REPLIES
+from tests.support.paths import ROOT
 
-SPEECH = Path(__file__).resolve().parents[2] / "shared" / "benchdata" / "speech"
+SPEECH = ROOT.parent / "shared" / "benchdata" / "speech"
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from os1.memory.storage.codec import now
-from tests.test_server import Server, running
-from tests.web_support import (
+from tests.support.paths import ROOT
+from tests.support.web import (
     REPLY,
     SIZES,
     Visit,
@@ -32,6 +32,7 @@ from tests.web_support import (
     sign_in,
     watch,
 )
+from tests.test_server import Server, running
 
 # CI installs playwright (the dev extra); elsewhere the suite is skipped without it.
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -342,7 +343,7 @@ def test_every_screen_on_a_phone(web: tuple[Server, str], chromium: Any) -> None
     finish(visit)
 
 
-SPEECH = Path(__file__).resolve().parent.parent.parent / "shared" / "benchdata" / "speech"
+SPEECH = ROOT.parent / "shared" / "benchdata" / "speech"
 SPOKEN_CLIP = "pocketsphinx-goforward.wav"
 
 

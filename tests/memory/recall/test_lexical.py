@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,7 @@ import pytest
 from os1.domain import Role
 from os1.memory.recall.lexical import LexicalIndex, stem, words
 from os1.memory.storage.sqlite import SQLiteStore
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 # Stems that exercise every step of Porter's algorithm, crossed with its suffixes.
 BASES = (
