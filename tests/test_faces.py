@@ -30,8 +30,8 @@ from os1.voice.stt import PocketSphinxRecognizer, Recognizer
 from os1.voice.tts import PiperSynthesizer, Synthesizer
 from os1.voice.vad import SileroVAD, VoiceActivityDetector
 from tests.conftest import SCRIPTED_REPLIES
-from tests.test_server import Server, ToneSynthesizer, make_server, set_up
-from tests.test_voice_pipeline import spoken
+from tests.mind.test_voice_conversation import spoken
+from tests.server.test_server import Server, ToneSynthesizer, make_server, set_up
 
 SECRET = "zanzibarquokka"
 # Nothing a skill serves (a reminder request would be the reminders skill's): the model replies.

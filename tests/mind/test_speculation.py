@@ -23,7 +23,7 @@ from os1.voice.speaking import FileSink
 from os1.voice.stt import PocketSphinxRecognizer
 from os1.voice.tts import EspeakSynthesizer, PiperSynthesizer
 from os1.voice.vad import SileroVAD
-from tests.test_voice_pipeline import blocks, make_turns, spoken, words
+from tests.mind.test_voice_conversation import blocks, make_turns, spoken, words
 
 REPLY = "Of course. I will remind you."
 

@@ -30,8 +30,8 @@ from os1.server.app import create_app
 from os1.server.presence import LocalPresence
 from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels
+from tests.server.test_server import FakeVoiceEngines, Server, set_up
 from tests.support.fake_openai_server import running as fake_openai
-from tests.test_server import FakeVoiceEngines, Server, set_up
 
 
 class HeldBackend(ScriptedBackend):

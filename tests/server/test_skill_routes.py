@@ -26,8 +26,9 @@ from os1.server.app import create_app
 from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels, Tenant
 from os1.voice.speaking import FileSink
-from tests import server_skill
-from tests.test_server import (
+from tests.mind.test_voice_conversation import make_turns
+from tests.server import skill_fixture as server_skill
+from tests.server.test_server import (
     FakeVoiceEngines,
     QuietVAD,
     Server,
@@ -37,7 +38,6 @@ from tests.test_server import (
     running,
     set_up,
 )
-from tests.test_voice_pipeline import make_turns
 
 SKILLS = ("os1.skills.presence", "os1.skills.reflection", "tests.server.skill_fixture")
 

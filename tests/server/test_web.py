@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from os1.memory.storage.codec import now
+from tests.server.test_server import Server, running
 from tests.support.paths import ROOT
 from tests.support.web import (
     REPLY,
@@ -32,7 +33,6 @@ from tests.support.web import (
     sign_in,
     watch,
 )
-from tests.test_server import Server, running
 
 # CI installs playwright (the dev extra); elsewhere the suite is skipped without it.
 expect = pytest.importorskip("playwright.sync_api").expect

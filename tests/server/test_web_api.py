@@ -16,7 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from os1.server.app import create_app
-from tests.test_server import SECRETS, Server, client, make_server, say, set_up
+from tests.server.test_server import SECRETS, Server, client, make_server, say, set_up
 
 __all__ = ["client"]  # a fixture, imported to be used here (on this file's ``server``)
 

@@ -22,8 +22,8 @@ from os1.options import load
 from os1.server.state import ServerState
 from os1.server.tenancy import SharedModels
 from os1.server.voice_engines import ConfiguredVoiceEngines
+from tests.server.test_server import Server
 from tests.support.paths import ROOT
-from tests.test_server import Server
 
 CHROMIUM = Path(os.environ.get("OS1_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -11,7 +11,7 @@ one exactly when what they wrap is, so the answer is always true to the model be
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Protocol, runtime_checkable
 
 from os1.domain import Prompt, ToolCall
@@ -101,26 +101,18 @@ def until_stop(pieces: Iterator[str], stops: tuple[str, ...]) -> Iterator[str]:
 
     The source is closed as soon as a stop is seen, so a model stops generating at once.
     """
-    scanner = StopScanner(stops)
+    items = until_stop_tools(pieces, stops)
     try:
-        for piece in pieces:
-            out = scanner.feed(piece)
-            if out:
-                yield out
-            if scanner.stopped:
-                return
-        rest = scanner.flush()
-        if rest:
-            yield rest
+        for item in items:
+            if isinstance(item, str):
+                yield item
     finally:
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            close()
+        items.close()
 
 
 def until_stop_tools(
-    items: Iterator[str | ToolCall], stops: tuple[str, ...]
-) -> Iterator[str | ToolCall]:
+    items: Iterator[str] | Iterator[str | ToolCall], stops: tuple[str, ...]
+) -> Generator[str | ToolCall, None, None]:
     """``until_stop`` for a stream of text and tool calls: the text before a tool call is
     flushed ahead of it (the call ends that text), and a stop ends everything."""
     scanner = StopScanner(stops)
