@@ -268,3 +268,32 @@ def test_a_reminder_due_in_an_openai_turn_goes_to_the_event_stream(home: Path) -
                     break
     assert "event: notice" in seen
     assert json.loads(seen[-1].removeprefix("data: "))["text"] == "Reminder: feed the cat"
+
+
+def test_the_watcher_reads_a_quiet_users_next_due_time_once_a_minute(server: Server) -> None:
+    """Thousands of listeners: a pass costs nothing for those with nothing due, until a
+    turn or a route of theirs may have scheduled something."""
+    import asyncio
+
+    with running(server) as base:
+        httpx.post(f"{base}/v1/setup", json={"name": "Alice"}, headers=server.auth("alice"))
+        tenant = tenant_of(server, "alice")
+        tenants = server.state.tenants
+        hub = tenants.hub(tenant.account)
+        queue = asyncio.new_event_loop().run_until_complete(_subscribed(hub))
+        asyncio.run(notices.deliver_once(tenants))
+        assert hub.next_due is not None and hub.next_due[1] is None  # read: nothing due
+        read_at = hub.next_due[0]
+        asyncio.run(notices.deliver_once(tenants))
+        assert hub.next_due[0] == read_at  # not read again
+        said = httpx.post(
+            f"{base}/v1/messages", json={"text": "hello there"}, headers=server.auth("alice")
+        )
+        # A turn: look again (the server's own watcher may already have).
+        assert said.status_code == 200
+        assert hub.next_due is None or hub.next_due[0] > read_at
+        hub.unsubscribe(queue)
+
+
+async def _subscribed(hub: Any) -> Any:
+    return hub.subscribe()

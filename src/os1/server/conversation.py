@@ -116,6 +116,7 @@ async def stream_reply(
                 return
             turn = {**as_dict(done), "type": "turn", "channel": channel}
             tenant.events.publish(turn)
+            tenant.events.next_due = None  # the turn may have set a reminder: look again
             # The client has its answer and the slot is free: now the indexing and the
             # jobs (their model calls queue for a slot of their own).
             for _ in events:

@@ -51,6 +51,8 @@ def endpoint(route: SkillRoute) -> Callable[[Request], Awaitable[Response]]:
                 return route.handle(tenant.turns().context(), params, body)
             except RouteError as exc:
                 raise ApiError(exc.status, exc.message) from None
+            finally:
+                tenant.events.next_due = None  # it may have scheduled something: look again
 
         return json_response(await in_tenant(tenant, run), route.status)
 

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,10 @@ class EventHub:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # When this user's next item falls due, as last read (wall clock), and when it was
+        # read (monotonic); None: not known, read it (a turn or a skill's route may have
+        # scheduled something). See os1.server.notices.
+        self.next_due: tuple[float, datetime | None] | None = None
         self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]]
         self._subscribers = []
 
@@ -393,6 +398,11 @@ class Tenants:
             if len(self._open) > self.max_open:
                 self._close_least_recent()
             return tenant
+
+    def hub(self, account: Account) -> EventHub:
+        """This user's event hub (kept while the process runs, as the user's streams)."""
+        with self._lock:
+            return self._hubs.setdefault(account.id, EventHub())
 
     def listened(self) -> list[Account]:
         """The accounts someone listens to now (an open ``/v1/events`` stream or socket)."""
