@@ -95,10 +95,14 @@ class Workers:
             OS1_STORE_URL=store_url,
             PYTHONPATH=str(ROOT / "src"),
         )
+        self.env = env
+        self.start()
+
+    def start(self) -> None:
         command = [sys.executable, "-m", "os1", "serve", "--port", str(self.port)]
         self.process = subprocess.Popen(
             [*command, "--workers", "2"],
-            env=env,
+            env=self.env,
             start_new_session=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -205,5 +209,62 @@ def test_two_worker_processes_on_postgresql_report_the_same_presence(
             assert eventually(lambda: everyone_agrees(2))
             assert converse(workers, "carol", "hello there")["reply"]
             assert eventually(lambda: everyone_agrees(3))
+    finally:
+        workers.stop()
+
+
+def notices_from(workers: Workers, user: str, within_s: float) -> list[dict[str, object]]:
+    """The ``notice`` events one ``/v1/events`` stream gets in ``within_s`` seconds."""
+    found: list[dict[str, object]] = []
+    deadline = time.monotonic() + within_s
+    headers = workers.auth(user)
+    with (
+        httpx.Client(base_url=workers.base, timeout=within_s) as client,
+        client.stream("GET", "/v1/events", headers=headers) as stream,
+    ):
+        event = ""
+        try:
+            for line in stream.iter_lines():
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: ") and event == "notice":
+                    found.append(json.loads(line.removeprefix("data: ")))
+                if time.monotonic() > deadline:
+                    break
+        except httpx.ReadTimeout:  # nothing more within the time (heartbeats are sparse)
+            pass
+    return found
+
+
+def test_a_reminder_set_before_a_restart_fires_once_after_it(tmp_path: Path) -> None:
+    """Reminders are rows in the store: one set in conversation, and one falling due while
+    the server is stopped, survive a restart; the due one reaches the user once, though
+    two worker processes look for due items."""
+    from datetime import UTC, datetime, timedelta
+
+    workers = Workers(tmp_path / "home")
+    try:
+        assert workers.fresh("POST", "/v1/setup", "alice", json={"name": "Alice"}).is_success
+        said = workers.fresh(
+            "POST", "/v1/messages", "alice", json={"text": "remind me to stretch in 1 minute"}
+        )
+        assert said.status_code == 200 and "stretch" in said.json()["reply"]
+        assert [a["skill"] for a in said.json()["actions"]] == ["reminders"]
+        soon = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+        added = workers.fresh(
+            "POST", "/v1/reminders", "alice", json={"text": "drink water", "when": soon}
+        )
+        assert added.status_code == 201, added.text
+        workers.stop()
+        time.sleep(3)  # the water reminder falls due while no server runs
+        workers.start()
+        # Both wait in the store until someone is there to hear them.
+        pending = workers.fresh("GET", "/v1/reminders", "alice").json()["reminders"]
+        assert [r["text"] for r in pending] == ["drink water", "stretch"]
+        notices = notices_from(workers, "alice", within_s=4)
+        assert [n["text"] for n in notices] == ["Reminder: drink water."]
+        assert notices_from(workers, "alice", within_s=2) == []  # once, not per worker
+        pending = workers.fresh("GET", "/v1/reminders", "alice").json()["reminders"]
+        assert [r["text"] for r in pending] == ["stretch"]
     finally:
         workers.stop()
