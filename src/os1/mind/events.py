@@ -4,7 +4,7 @@ things in the same words."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -105,8 +105,10 @@ def turn_dict(turn: Turn) -> dict[str, Any]:
 
 
 def as_dict(event: Event) -> dict[str, Any]:
-    """The one JSON form of an event: ``{"type": kind, ...fields}``."""
-    data = asdict(event)
+    """The one JSON form of an event: ``{"type": kind, ...fields}``. Every field is plain
+    (no nested dataclass), so a shallow copy does; ``asdict``'s deep copy cost about 6 µs
+    an event, several per reply, thousands of replies a second."""
+    data = dict(vars(event))
     if isinstance(event, Started | Done):
         data["user_turn_id"] = turn_ref(event.user_turn_id)
     if isinstance(event, Done):

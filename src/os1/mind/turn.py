@@ -95,6 +95,9 @@ class TurnRunner:
         self.clock = clock
         self.intents = IntentMatcher(skills.intents, embedder)
         self.tools: dict[str, Tool] = {t.spec.name: t for t in skills.tools}
+        # Asked once: an isinstance check against a Protocol costs about 70 µs.
+        backend = companion.backend
+        self._tool_model: ToolBackend | None = backend if isinstance(backend, ToolBackend) else None
 
     @property
     def name(self) -> str:
@@ -233,7 +236,7 @@ class TurnRunner:
                 return self._answer(waiting, said)
             # The user moved on: the question lapses, so a later "yes" confirms nothing.
             agenda.answer_confirmation(waiting.id, ConfirmationStatus.EXPIRED)
-        if isinstance(self.companion.backend, ToolBackend):
+        if self._tool_model is not None:
             return None  # a capable model uses the skills' tools instead
         found = self.intents.match(text)
         if found is None:
@@ -294,14 +297,13 @@ class TurnRunner:
             prompt = None
         else:
             tools = [t.spec for t in self.tools.values()]
-            capable = isinstance(companion.backend, ToolBackend) and bool(tools)
+            model = self._tool_model if tools else None
             with companion.store.one_connection():
                 prompt = companion.prompt_for(
                     reply.user_turn, self._context_lines(reply.user_turn.text), tools
                 )
-            if capable:
-                assert isinstance(companion.backend, ToolBackend)
-                pieces = companion.backend.stream_tools(prompt, cancel)
+            if model is not None:
+                pieces = model.stream_tools(prompt, cancel)
             else:
                 pieces = iter(companion.backend.stream(prompt, cancel))
         rounds = 0
@@ -339,8 +341,8 @@ class TurnRunner:
                     *results,
                 ),
             )
-            assert isinstance(companion.backend, ToolBackend)
-            pieces = companion.backend.stream_tools(prompt, cancel)
+            assert self._tool_model is not None  # calls come only from a model that makes them
+            pieces = self._tool_model.stream_tools(prompt, cancel)
         reply.text = reply.text.strip()
         reply.status = TurnStatus.INTERRUPTED if cancel.cancelled else TurnStatus.COMPLETE
 

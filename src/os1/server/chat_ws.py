@@ -103,7 +103,7 @@ async def chat(websocket: WebSocket) -> None:
     cancel = CancelToken()
     state.presence.connected(tenant.account.id)
     # Reminders that fall due between turns come on the socket too (os1.server.notices).
-    hub = tenant.events.subscribe()
+    hub = tenant.events.subscribe(only=frozenset({"notice"}))
     forwarding = asyncio.create_task(_forward_notices(socket, hub))
     try:
         while (message := await receive(socket, state)) is not None:
@@ -140,9 +140,7 @@ async def chat(websocket: WebSocket) -> None:
 
 async def _forward_notices(socket: Socket, hub: asyncio.Queue[dict[str, Any]]) -> None:
     while True:
-        event = await hub.get()
-        if event.get("type") == "notice":
-            await socket.send(event)
+        await socket.send(await hub.get())
 
 
 def parse(raw: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from os1.memory.storage.codec import now
 from os1.mind.companion import NotSetUp
 from os1.mind.events import as_dict
+from os1.server.accounts import Account
 from os1.server.tenancy import Tenant, Tenants
 
 logger = logging.getLogger(__name__)
@@ -61,25 +62,39 @@ def due_notices(
 
 
 async def deliver_once(tenants: Tenants) -> int:
-    """One pass over the accounts listened to in this process; how many notices went out."""
-    sent = 0
+    """One pass over the accounts listened to in this process; how many notices went out.
+    The users whose next due time must be read are looked at in one trip to a thread (a
+    trip each cost more than the query)."""
     moment, wall = time.monotonic(), now()
+    stale = []
     for account in tenants.listened():
         known = tenants.hub(account).next_due
         fresh = known is not None and moment - known[0] < RECHECK_S
         if known is not None and fresh and (known[1] is None or known[1] > wall):
             continue  # nothing due yet, as far as this process knows
+        stale.append(account)
+    if not stale:
+        return 0
+    found = await run_in_threadpool(_look, tenants, stale)
+    for tenant, events in found:
+        for event in events:
+            tenant.events.publish(event)
+    return sum(len(events) for _, events in found)
+
+
+def _look(tenants: Tenants, accounts: list[Account]) -> list[tuple[Tenant, list[dict[str, Any]]]]:
+    found = []
+    for account in accounts:
         tenant = tenants.for_account(account)
         try:
-            # Holding the user's lock (on the thread) keeps the tenant open meanwhile.
-            events = await run_in_threadpool(due_notices, tenant, False, True)
+            # Holding the user's lock keeps the tenant open meanwhile.
+            events = due_notices(tenant, False, True)
         except Exception:  # one user's failing store must not stop the others' reminders
             logger.exception("delivering notices for account %s failed", account.id)
             continue
-        for event in events:
-            tenant.events.publish(event)
-        sent += len(events)
-    return sent
+        if events:
+            found.append((tenant, events))
+    return found
 
 
 async def watch(tenants: Tenants, interval_s: float) -> None:

@@ -145,18 +145,21 @@ class EventHub:
         # read (monotonic); None: not known, read it (a turn or a skill's route may have
         # scheduled something). See os1.server.notices.
         self.next_due: tuple[float, datetime | None] | None = None
-        self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]]]]
-        self._subscribers = []
+        self._subscribers: list[
+            tuple[asyncio.AbstractEventLoop, asyncio.Queue[dict[str, Any]], frozenset[str] | None]
+        ] = []
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
+    def subscribe(self, only: frozenset[str] | None = None) -> asyncio.Queue[dict[str, Any]]:
+        """A queue of this user's events; with ``only``, of those types alone (a chat
+        socket wants notices, not its own turns: a wake-up of the loop per turn saved)."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
         with self._lock:
-            self._subscribers.append((asyncio.get_running_loop(), queue))
+            self._subscribers.append((asyncio.get_running_loop(), queue, only))
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
         with self._lock:
-            self._subscribers = [(lp, q) for lp, q in self._subscribers if q is not queue]
+            self._subscribers = [s for s in self._subscribers if s[1] is not queue]
 
     @property
     def listened(self) -> bool:
@@ -167,7 +170,9 @@ class EventHub:
     def publish(self, event: dict[str, Any]) -> None:
         with self._lock:
             subscribers = list(self._subscribers)
-        for loop, queue in subscribers:
+        for loop, queue, only in subscribers:
+            if only is not None and event.get("type") not in only:
+                continue
             try:
                 loop.call_soon_threadsafe(_offer, queue, event)
             except RuntimeError:  # that stream's loop is closed: it is gone
