@@ -99,11 +99,14 @@ async def stream_reply(
     def work() -> None:
         with tenant.leased(), tenant.lock:
             done: Done | None = None
+            acted = False  # a skill acted: it may have scheduled something
             try:
                 with gate.holding(), gate.listening(hand_over):
                     turns = tenant.turns()
                     events = turns.run(text, cancel, confirmation_id=confirmation_id)
                     for event in coalesced(events, STREAM_FRAME_S):
+                        if isinstance(event, ActionTaken):
+                            acted = True
                         if not isinstance(event, Started | Generated):
                             hand_over(event)
                         if isinstance(event, Done):
@@ -116,7 +119,8 @@ async def stream_reply(
                 return
             turn = {**as_dict(done), "type": "turn", "channel": channel}
             tenant.events.publish(turn)
-            tenant.events.next_due = None  # the turn may have set a reminder: look again
+            if acted:
+                tenant.events.next_due = None  # it may have set a reminder: look again
             # The client has its answer and the slot is free: now the indexing and the
             # jobs (their model calls queue for a slot of their own).
             for _ in events:

@@ -404,6 +404,24 @@ class Tenants:
                 self._close_least_recent()
             return tenant
 
+    def peek(self, account: Account) -> Tenant | None:
+        """This user's tenant if it is open now, without opening one or counting it as
+        used (the notices watcher: opening tenants for it would push out the ones in use,
+        which then reopen on their next turn)."""
+        with self._lock:
+            tenant = self._open.get(account.id)
+        return tenant if tenant is not None and not tenant.closed else None
+
+    def next_due_at(self, account: Account) -> datetime | None:
+        """When this user's next item falls due, read through a connection of its own (the
+        user's tenant stays closed)."""
+        options = self.options.for_home(self.home_of(account))
+        store = assembly.open_store(options.store, user_id=account.id, cache_kb=TENANT_CACHE_KB)
+        try:
+            return store.agenda.next_due_at()
+        finally:
+            store.close()
+
     def hub(self, account: Account) -> EventHub:
         """This user's event hub (kept while the process runs, as the user's streams)."""
         with self._lock:
