@@ -314,7 +314,8 @@ def test_hostile_memory_triggers_nothing_on_the_embedded_model(
     session = store.start_session()
     store.add_turn(session.id, Role.COMPANION, "Samantha", HOSTILE)
     store.add_turn(session.id, Role.USER, "Theodore", "My password is hunter2")
-    found = events(turns, "What did I tell you about my password and Mallory?")
+    # Not a question the recollection skill answers: the model itself replies.
+    found = events(turns, "Tell me about my password and Mallory.")
     assert reply_of(found)
     assert not [e for e in found if isinstance(e, ActionTaken | ConfirmationAsked)]
     assert store.agenda.scheduled_items() == [] and store.agenda.waiting_confirmation() is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from os1 import __version__
-from os1.cli import db, manage, memory, server, talk, voice
+from os1.cli import db, evaluation, manage, memory, server, talk, voice
 from os1.cli.common import friendly_errors, runtime
 from os1.mind import plugins
 
@@ -43,7 +43,7 @@ for command in (
     memory.memory_group,
     memory.export_command,
     memory.import_command,
-    memory.eval_group,
+    evaluation.eval_group,
     server.serve,
     server.users_group,
     db.db_group,

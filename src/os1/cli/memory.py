@@ -1,5 +1,5 @@
 """Commands for what OS1 remembers: memory list/search/show/edit/forget, export,
-import, and the LoCoMo evaluation."""
+and import."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from rich.text import Text
 
 from os1.cli.common import console, friendly_errors, print_json, runtime
 from os1.domain import Turn
-from os1.evaluation.locomo import DatasetError, evaluate
 from os1.memory import editing, exporting, forgetting
 from os1.memory.records import fact_record, summary_record
 from os1.memory.storage.errors import StoreError
@@ -72,7 +71,7 @@ def memory_list(
 
 @memory_group.command("search")
 @click.argument("query", nargs=-1, required=True)
-@click.option("-k", "k", default=5, show_default=True, help="How many memories.")
+@click.option("-k", "k", default=5, show_default=True, help="At most this many memories.")
 @click.option(
     "--around",
     default=0,
@@ -89,7 +88,8 @@ def memory_search(
     rt = runtime(ctx)
     rt.memorizer().index()
     retriever = rt.retriever()
-    hits = retriever.search(" ".join(query), k)
+    # Only what is relevant: a search for what was never said finds nothing.
+    hits = retriever.search(" ".join(query), k, relevant_only=True)
     contexts = {t.id: retriever.expand(t, around) if around > 0 else [t] for t, _ in hits}
     if as_json:
         print_json(
@@ -244,51 +244,3 @@ def import_command(ctx: click.Context, file: Path) -> None:
     with console.status("Rebuilding the search index…"):
         rt.memorizer().index()
     console.print("Imported: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
-
-
-@click.group("eval")
-def eval_group() -> None:
-    """Measure OS1 on public benchmarks."""
-
-
-@eval_group.command("locomo")
-@click.option(
-    "--data",
-    "path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="LoCoMo JSON file (e.g. locomo10.json).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--qa", is_flag=True, help="Also answer each question with the model; token F1.")
-@click.option("--limit", type=int, help="Only the first N conversations.")
-@click.pass_context
-@friendly_errors
-def eval_locomo(ctx: click.Context, path: Path, as_json: bool, qa: bool, limit: int | None) -> None:
-    """Recall@5/10/25 of evidence turns on LoCoMo, categories 1-4, with a BM25 baseline."""
-    rt = runtime(ctx)
-    try:
-        with console.status("Evaluating…") as status:
-            result = evaluate(
-                path,
-                rt.embedders,
-                rt.backend if qa else None,
-                progress=lambda m: status.update(m),
-                limit=limit,
-            )
-    except DatasetError as exc:
-        raise StoreError(str(exc)) from None
-    if as_json:
-        sys.stdout.write(json.dumps(result) + "\n")
-        return
-    table = Table(title=f"LoCoMo, {result['n']} questions, {result['wall_s']} s")
-    for column in ("", "recall@5", "recall@10", "recall@25"):
-        table.add_column(column)
-    rows = {
-        "overall": result["overall"],
-        **result["by_category"],
-        "BM25 baseline": result["baseline_bm25"]["overall"],
-    }
-    for name, values in rows.items():
-        table.add_row(name, *(f"{values[f'recall@{k}']:.3f}" for k in (5, 10, 25)))
-    console.print(table)

@@ -57,6 +57,9 @@ def default_threads() -> int:
 
 class EmbeddedBackend:
     name = "embedded"
+    # It continues ``Prompt.completion`` as a transcript, so a reply it ended too soon
+    # can be continued on its line (os1.mind.turn).
+    continues_transcripts = True
 
     def __init__(self, model_path: Path, context_window: int = 2048, threads: int = 0) -> None:
         try:

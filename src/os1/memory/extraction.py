@@ -27,7 +27,8 @@ RELATIONS = (
     "wife husband partner girlfriend boyfriend fiance fiancee ex-wife ex-husband ex mother mom "
     "mum father dad sister brother son daughter grandmother grandma grandfather grandpa aunt "
     "uncle cousin niece nephew friend best friend boss colleague coworker roommate neighbor "
-    "neighbour therapist doctor dog cat pet kids children"
+    "neighbour therapist doctor dog cat pet kids children manager flatmate housemate "
+    "stepmother stepfather stepson stepdaughter grandson granddaughter teacher coach"
 ).split()
 # Predicates that hold one value at a time: a new value ends the old one.
 SINGLE_VALUED = frozenset(
@@ -50,7 +51,9 @@ SINGLE_VALUED = frozenset(
 )
 _REL = "|".join(sorted((re.escape(r) for r in RELATIONS), key=len, reverse=True))
 _NAME = r"(?P<value>[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
-_THING = r"(?P<value>[^.!?,;]{2,80})"
+# A thing runs to the end of its clause; a full stop inside a word ("letters.com",
+# "St. James") does not end it.
+_THING = r"(?P<value>(?:[^.!?,;]|\.(?=\S)){2,80})"
 _I = r"\b(?i:I)"
 _MY = r"\b(?i:my)"
 
@@ -73,6 +76,15 @@ PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (_p(rf"{_I}(?: am|'m) from {_THING}"), "place", "from"),
     (_p(rf"{_I} work (?:as an?|as) {_THING}"), "work", "works as"),
     (_p(rf"{_I} work (?:at|for) {_THING}"), "work", "works at"),
+    (
+        _p(
+            rf"{_I}(?: am|'m) an? (?:[\w-]+ ){{1,3}}(?:at|for) "
+            r"(?P<value>[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*)*)",
+            False,
+        ),
+        "work",
+        "works at",
+    ),
     (
         _p(
             rf"{_I}(?: am|'m) an? (?P<value>(?:[a-z]+ ){{0,2}}(?:writer|teacher|engineer|nurse|"
@@ -132,8 +144,14 @@ class ExtractedFact:
 
 
 def _clean(value: str) -> str:
-    """The fact itself: the clause up to a conjunction or a time phrase."""
-    return _CLAUSE_END.split(" " + value + " ", maxsplit=1)[0].strip(" .,!?;:'\"")
+    """The fact itself: the clause up to a conjunction or a time phrase, with its quotes
+    whole ('a song called "The Moon Song"' keeps its closing quote)."""
+    value = _CLAUSE_END.split(" " + value + " ", maxsplit=1)[0].strip(" .,!?;:")
+    if value.count('"') % 2:
+        value = value.strip('"')
+    if value.count("'") % 2 and (value.endswith("'") or value.startswith("'")):
+        value = value.strip("'")
+    return value.strip()
 
 
 def importance(text: str) -> float:
@@ -151,10 +169,21 @@ def importance(text: str) -> float:
     return round(min(score, 1.0), 3)
 
 
+QUESTION_START = re.compile(
+    r"^\W*(?:who|what|whats|what's|which|where|when|why|how|do|does|did|is|are|was|were|"
+    r"can|could|would|should|will|shall|have|has)\b",
+    re.IGNORECASE,
+)
+
+
 def extract_rules(text: str, speaker: str) -> list[ExtractedFact]:
+    """Facts stated in ``text`` by ``speaker`` (call it with the user's own turns only);
+    questions state nothing ("What is my sister's name?" is not a sister called What)."""
     found: dict[tuple[str, str], ExtractedFact] = {}
     base = importance(text)
     for sentence in _sentences(text):
+        if sentence.endswith("?") or QUESTION_START.match(sentence):
+            continue
         for pattern, kind, predicate in PATTERNS:
             for match in pattern.finditer(sentence):
                 value = _clean(match.group("value"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from os1.domain import Turn
+from os1.domain import Role, Turn
 from os1.llm.base import LLMBackend
 from os1.memory.extraction import extract_rules, extract_with_model
 from os1.memory.recall.embedding import Embedder
@@ -73,6 +73,10 @@ class Memorizer:
         return len(turns)
 
     def _facts_from(self, turn: Turn) -> None:
+        # Facts come from what the user says: the companion's replies echo and may be
+        # wrong ("Alice works at: BeautifulHandwrittenLetters" came from one).
+        if turn.role is not Role.USER:
+            return
         facts = extract_rules(turn.text, turn.speaker)
         if self.extractor is not None:
             facts += extract_with_model(self.extractor, turn.text, turn.speaker)

@@ -61,6 +61,10 @@ class IntentMatcher:
         if not message or len(message.split()) > MAX_WORDS:
             return None
         for intent, patterns in self._patterns:
+            if intent.claims is not None:
+                claimed = intent.claims(message)
+                if claimed is not None:
+                    return intent, IntentMatch(intent.name, message, claimed, 1.0)
             for pattern in patterns:
                 found = pattern.search(message)
                 if found:

@@ -21,6 +21,7 @@ DEFAULT_SKILLS = (
     "os1.skills.presence",
     "os1.skills.reflection",
     "os1.skills.reminders",
+    "os1.skills.recollection",
 )
 ENTRY_POINT = "os1.skills"
 

@@ -112,10 +112,14 @@ class PromptBuilder:
         memory_lines: list[str] = []
         memory_budget = remaining // 4
         for memory in memories:
+            # Who said it, plainly: "Theodore told Samantha", never a bare quote whose
+            # pronouns the model would take as its own.
+            by_companion = memory.turn.role is Role.COMPANION
             line = fill(
-                self._templates["memory_line"],
+                self._templates["memory_line_own" if by_companion else "memory_line"],
                 ai=persona.name,
-                when=memory.turn.created_at.strftime("on %d %B %Y"),
+                user=profile.name,
+                when=memory.turn.created_at.strftime("%d %B %Y").lstrip("0"),
                 speaker=memory.turn.speaker,
                 text=quoted(fit(one_line(memory.turn.text), 60, self.count)),
             )

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from os1.domain import Persona, Scheduled, SkillMigration, ToolSpec, UserProfile
 from os1.llm.base import LLMBackend
+from os1.memory.recall.retrieval import Retriever
 from os1.memory.stores import Store
 
 T = TypeVar("T")
@@ -60,6 +61,8 @@ class SkillContext:
     services: Services = field(default_factory=Services)
     # The model, for jobs that write (reflection); a turn's intents never need it.
     model: LLMBackend | None = None
+    # Recall over everything said (the companion's own), for skills that answer from it.
+    recall: Retriever | None = None
 
     def now(self) -> datetime:
         """Now, timezone-aware, in the user's zone."""
@@ -102,14 +105,18 @@ class Intent:
     """Something a person asks for that is handled without the model.
 
     ``patterns`` are regular expressions searched (case-insensitively) in the message;
-    their named groups reach ``handle``. ``examples`` are phrasings for the embedding
-    matcher, which catches what the patterns miss when it is similar enough."""
+    their named groups reach ``handle``. ``claims``, for requests a regular expression
+    cannot tell apart (a question about the user's own life, not one asking for advice),
+    reads the message and returns the groups for ``handle``, or None to let it pass.
+    ``examples`` are phrasings for the embedding matcher, which catches what the patterns
+    miss when it is similar enough."""
 
     skill: str
     name: str
     handle: Callable[[IntentMatch, SkillContext], Outcome]
     patterns: tuple[str, ...] = ()
     examples: tuple[str, ...] = ()
+    claims: Callable[[str], dict[str, str] | None] | None = None
 
     def compiled(self) -> tuple[re.Pattern[str], ...]:
         return tuple(re.compile(p, re.IGNORECASE) for p in self.patterns)

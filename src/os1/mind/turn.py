@@ -38,6 +38,7 @@ from os1.domain import (
     ChatMessage,
     Confirmation,
     ConfirmationStatus,
+    Prompt,
     Role,
     ToolCall,
     Turn,
@@ -60,6 +61,7 @@ from os1.mind.events import (
 )
 from os1.mind.intents import IntentMatcher, answer
 from os1.mind.plugins import Skills
+from os1.mind.replies import generic
 from os1.mind.skill import JobRun, JobWhen, Outcome, Proposal, Services, SkillContext, Tool
 from os1.mind.speculation import Speculation
 
@@ -98,6 +100,9 @@ class TurnRunner:
         # Asked once: an isinstance check against a Protocol costs about 70 µs.
         backend = companion.backend
         self._tool_model: ToolBackend | None = backend if isinstance(backend, ToolBackend) else None
+        # A base model that continues a transcript may go on with a reply it ended after
+        # "Why?" (a scripted stand-in only repeats its script).
+        self._continues = bool(getattr(backend, "continues_transcripts", False))
 
     @property
     def name(self) -> str:
@@ -106,7 +111,14 @@ class TurnRunner:
     def context(self) -> SkillContext:
         c = self.companion
         return SkillContext(
-            c.store, c.profile, c.persona, self.timezone, self.clock, self.services, c.backend
+            c.store,
+            c.profile,
+            c.persona,
+            self.timezone,
+            self.clock,
+            self.services,
+            c.backend,
+            c.retriever,
         )
 
     # --- the turn -----------------------------------------------------------------
@@ -315,11 +327,20 @@ class TurnRunner:
                     continue
                 if reply.first_token_s is None:
                     reply.first_token_s = time.perf_counter() - started
-                if not reply.text:
+                if not reply.text or reply.text.endswith(" "):
                     piece = piece.lstrip()
                 reply.text += piece
                 if piece:
                     yield Token(piece)
+            if not calls and prompt is not None and self._thin(reply, rounds, cancel):
+                # A base model often stops after "Why?" or "Oh.": it goes on from there,
+                # on the same line, once (what was said already stands).
+                rounds = MAX_TOOL_ROUNDS
+                pieces = iter(companion.backend.stream(_going_on(prompt, reply.text), cancel))
+                if reply.text:
+                    reply.text += " "
+                    yield Token(" ")
+                continue
             if not calls or prompt is None or cancel.cancelled:
                 break
             rounds += 1
@@ -345,6 +366,14 @@ class TurnRunner:
             pieces = self._tool_model.stream_tools(prompt, cancel)
         reply.text = reply.text.strip()
         reply.status = TurnStatus.INTERRUPTED if cancel.cancelled else TurnStatus.COMPLETE
+
+    def _thin(self, reply: _Reply, rounds: int, cancel: CancelToken) -> bool:
+        return (
+            self._continues
+            and rounds < MAX_TOOL_ROUNDS
+            and not cancel.cancelled
+            and generic(reply.text)
+        )
 
     def _call_tools(
         self, calls: list[ToolCall]
@@ -425,6 +454,11 @@ class TurnRunner:
         """End the session now (``os1 sleep``, leaving a chat) and run its jobs."""
         self.companion.end_session()
         return self.session_jobs()
+
+
+def _going_on(prompt: Prompt, said: str) -> Prompt:
+    """The same prompt with the reply so far, to be continued on its line."""
+    return replace(prompt, completion=prompt.completion + " " + said.strip())
 
 
 class _Reply:

@@ -261,7 +261,7 @@ class Tenant:
         """Search everything said; the companion's retriever keeps its index warm."""
         retriever = self._retriever if self._retriever is not None else self.retriever()
         self._retriever = retriever
-        return retriever.search(query, k)
+        return retriever.search(query, k, relevant_only=True)
 
     def companion(self) -> Companion:
         """This user's companion, kept between requests (its retriever's index too)."""

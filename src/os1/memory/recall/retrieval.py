@@ -13,7 +13,9 @@ turns, which measured better than rank fusion on long conversations):
 - then each score borrows from its best neighbour in the same session, since what one
   turn says often continues in the next.
 
-``search`` always returns exactly ``min(k, number of turns)`` hits.
+``search`` returns exactly ``min(k, number of turns)`` hits (the LoCoMo harness asks for
+that), or with ``relevant_only`` only those above a relevance floor: a search for what was
+never said then returns nothing rather than five random turns.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ FULL_SCAN_TURNS = 30_000
 MAX_QUERY_CHARS = 1000
 # Turns read into the in-memory index at a time.
 REFRESH_BATCH = 50_000
+# The relevance floor, in standard deviations per signal: a score is a sum of z-scores
+# (BM25 and each model's similarity). On a told life of 80 turns, with both models, hits
+# that answer the question scored 12-18 and unrelated ones 3-6 (floor 8.0); a hit must
+# also score at least half the best one.
+RELEVANT_Z = 3.2
+RELEVANT_SHARE = 0.5
 # Shared by every retriever in the process, so a server with many users has two threads.
 _ENCODERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="os1-encode")
 FIRST_PERSON = {"i", "me", "my", "mine", "myself", "i'm", "i've", "i'd"}
@@ -57,8 +65,11 @@ class Recollection:
 
 
 class Retriever(Protocol):
-    def recall(self, query: str, k: int, exclude_session: int | None = None) -> list[Recollection]:
-        """At most ``k`` memories relevant to ``query``, best first."""
+    def recall(
+        self, query: str, k: int, exclude_session: int | None = None, floor: bool = True
+    ) -> list[Recollection]:
+        """At most ``k`` memories relevant to ``query``, best first; ``floor=False``: the
+        ``k`` best whatever they score (for a skill that judges relevance itself)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,9 @@ class Weights:
     importance: float = 0.1
     recency: float = 0.05
     neighbour: float = 0.3
+    # A statement outranks a question and the companion's own replies, which echo what
+    # was said and may be wrong ("She does.", "My ex-wife.").
+    evidence: float = 0.3
 
 
 @dataclass
@@ -118,6 +132,11 @@ class _Index:
         self.sessions = np.zeros(0, np.int64)
         self.times = np.zeros(0, np.float64)
         self.importance = np.zeros(0, np.float64)
+        # 1 for a statement by someone other than the companion, else 0.
+        self.evidence = np.zeros(0, np.float64)
+        # Each turn's text, normalised, as a small integer code: equal codes are repeats.
+        self.repeats = np.zeros(0, np.int64)
+        self.texts: dict[str, int] = {}
         # Each turn's speaker as a small integer code into speaker_names.
         self.speakers = np.zeros(0, np.int32)
         self.speaker_names: list[str] = []
@@ -172,12 +191,18 @@ class HybridRetriever:
             matrix.layout(index.turn_ids)
         return index
 
-    @staticmethod
-    def _add_turns(index: _Index, new: list[Turn]) -> None:
+    def _add_turns(self, index: _Index, new: list[Turn]) -> None:
         index.turn_ids = np.concatenate([index.turn_ids, [t.id for t in new]])
         index.sessions = np.concatenate([index.sessions, [t.session_id for t in new]])
         index.times = np.concatenate([index.times, [t.created_at.timestamp() for t in new]])
         index.importance = np.concatenate([index.importance, [t.importance for t in new]])
+        stated = [
+            float(t.speaker != self.companion and not t.text.rstrip().endswith("?")) for t in new
+        ]
+        index.evidence = np.concatenate([index.evidence, stated])
+        said = [" ".join(t.text.lower().split()) for t in new]
+        repeats = [index.texts.setdefault(text, len(index.texts)) for text in said]
+        index.repeats = np.concatenate([index.repeats, np.array(repeats, np.int64)])
         codes = []
         for turn in new:
             if turn.speaker not in index.speaker_names:
@@ -227,8 +252,10 @@ class HybridRetriever:
 
     # --- search ---------------------------------------------------------------
 
-    def recall(self, query: str, k: int, exclude_session: int | None = None) -> list[Recollection]:
-        hits = self.search(query, k, exclude_session=exclude_session)
+    def recall(
+        self, query: str, k: int, exclude_session: int | None = None, floor: bool = True
+    ) -> list[Recollection]:
+        hits = self.search(query, k, exclude_session=exclude_session, relevant_only=floor)
         return [Recollection(turn=t, score=s) for t, s in hits]
 
     def expand(self, turn: Turn, around: int = 1) -> list[Turn]:
@@ -242,6 +269,7 @@ class HybridRetriever:
         k: int,
         now: datetime | None = None,
         exclude_session: int | None = None,
+        relevant_only: bool = False,
     ) -> list[tuple[Turn, float]]:
         index = self._refresh()
         n = len(index.turn_ids)
@@ -258,7 +286,15 @@ class HybridRetriever:
             if exclude_session is not None:
                 scores[index.sessions[rows] == exclude_session] = -np.inf
             take = min(k, int(np.isfinite(scores).sum()))
-        best = np.argsort(-scores, kind="stable")[:take]
+        order = np.argsort(-scores, kind="stable")
+        best = _first_of_repeats(order, index.repeats[rows], take)
+        if relevant_only and best:
+            w = self.weights
+            # A z-score over n turns is at most sqrt(n - 1): a floor for a few turns.
+            per_signal = min(RELEVANT_Z, 0.4 * float(np.sqrt(n)))
+            floor = per_signal * (w.bm25 + w.dense * len(self.embedders))
+            top = float(scores[best[0]])
+            best = [i for i in best if scores[i] >= max(floor, RELEVANT_SHARE * top)]
         ids = [int(index.turn_ids[rows[i]]) for i in best]
         turns = self.store.turns_by_ids(ids)
         return [(turns[t], float(scores[i])) for t, i in zip(ids, best, strict=True) if t in turns]
@@ -305,6 +341,7 @@ class HybridRetriever:
         if span is not None:
             total += w.time * self._in_span(index, span)[rows]
         total += w.importance * index.importance[rows]
+        total += w.evidence * index.evidence[rows]
         if n > 1:
             age = (index.times.max() - index.times[rows]) / max(float(np.ptp(index.times)), 1.0)
             total += w.recency * (1.0 - age)
@@ -417,6 +454,25 @@ class HybridRetriever:
         return ((index.times >= lo) & (index.times < hi)).astype(np.float64)
 
 
+def _first_of_repeats(order: Rows, repeats: Rows, take: int) -> list[int]:
+    """The first ``take`` of ``order``, a repeated text ("Oh, I know.") only once while
+    there are others to take (``search`` still returns exactly ``take``)."""
+    seen: set[int] = set()
+    kept: list[int] = []
+    again: list[int] = []
+    for i in order:
+        code = int(repeats[i])
+        if code in seen:
+            if len(again) < take:
+                again.append(int(i))
+            continue
+        seen.add(code)
+        kept.append(int(i))
+        if len(kept) == take:
+            return kept
+    return (kept + again)[:take]
+
+
 def _last_id(index: _Index) -> int:
     return int(index.turn_ids[-1]) if len(index.turn_ids) else 0
 
@@ -455,7 +511,9 @@ class KeywordRetriever:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def recall(self, query: str, k: int, exclude_session: int | None = None) -> list[Recollection]:
+    def recall(
+        self, query: str, k: int, exclude_session: int | None = None, floor: bool = True
+    ) -> list[Recollection]:
         if k <= 0:
             return []
         hits = self._store.search_turns(query, k, exclude_session=exclude_session)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
@@ -11,8 +13,25 @@ from os1.domain import JournalEntry, Persona, UserProfile
 from os1.domain.models import VOICES, Voice
 
 
+_clock: Callable[[], datetime] | None = None
+
+
 def now() -> datetime:
-    return datetime.now(UTC)
+    """The time every stored row is stamped with: the wall clock, or a replayed one."""
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+@contextmanager
+def replayed_time(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Stamp rows with ``clock`` instead of the wall clock, for replaying a conversation
+    with its own dates (``os1 eval companion``): sessions, gaps and "next Saturday" then
+    mean what they meant on the day. One process, one replay at a time."""
+    global _clock
+    previous, _clock = _clock, clock
+    try:
+        yield
+    finally:
+        _clock = previous
 
 
 def to_iso(moment: datetime) -> str:

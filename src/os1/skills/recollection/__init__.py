@@ -1,0 +1,79 @@
+"""Recollection: questions about the user's own life, answered from what they said.
+
+"Who's Gareth again?", "what's my niece called?", "where am I working these days?" are
+answered by a local intent, before any model, from the user's own statements (never
+their questions or the companion's replies): the best clause, turned round to "you",
+with the day it was said and relative dates made absolute ("You told me on Tuesday 28
+October: Kavya had the baby! A little boy called Rohan."). When nothing said covers
+the question, the companion says it does not know: it never invents. "What's your
+name?" and "do you know my name?" are answered here too.
+
+The 270M base model turns a memory in its prompt into the wrong answer about as often as
+the right one (issue 13's new-user run: "Who is Catherine?" → "My ex-wife."), which is
+why this is an intent. The pieces: ``questions`` (is it a memory question, and what does
+it ask), ``evidence`` (which statement answers it), ``dates`` and ``telling`` (saying it
+back).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from os1.mind.hookspecs import hookimpl
+from os1.mind.skill import Intent, IntentMatch, Outcome, SkillContext
+from os1.mind.templates import fill, load
+from os1.skills.recollection import evidence, questions
+from os1.skills.recollection.telling import told_back, when_said
+
+SKILL = "recollection"
+
+
+@cache
+def replies() -> dict[str, Any]:
+    return load("recollection", "os1.skills.recollection")
+
+
+def _identity(match: IntentMatch, context: SkillContext) -> Outcome:
+    key = "self_name" if match.groups.get("who") == "self" else "user_name"
+    return Outcome(fill(replies()[key], ai=context.persona.name, user=context.profile.name))
+
+
+def _claim_identity(text: str) -> dict[str, str] | None:
+    who = questions.identity(text)
+    return {"who": who} if who else None
+
+
+def _claim_memory(text: str) -> dict[str, str] | None:
+    return {} if questions.memory_question(text) is not None else None
+
+
+def answer(text: str, context: SkillContext) -> Outcome:
+    """The answer to a memory question, from the user's statements."""
+    asked = questions.memory_question(text)
+    if asked is None or context.recall is None:
+        return Outcome(replies()["unknown"])
+    recalled = context.recall.recall(asked.text, evidence.CANDIDATES, floor=False)
+    names = [context.profile.name, context.persona.name]
+    found = evidence.find(asked, [r.turn for r in recalled], names)
+    if found is None:
+        return Outcome(replies()["unknown"], data={"evidence": []})
+    said_at = found.turn.created_at.astimezone(context.timezone)
+    said = " ".join(told_back(c.text, said_at) for c in found.clauses)
+    reply = fill(replies()["told"], when=when_said(said_at, context.now()), said=said)
+    return Outcome(
+        reply,
+        data={"evidence": [found.turn.id], "coverage": round(found.coverage, 3)},
+    )
+
+
+def _memory(match: IntentMatch, context: SkillContext) -> Outcome:
+    return answer(match.text, context)
+
+
+@hookimpl
+def os1_intents() -> list[Intent]:
+    return [
+        Intent(SKILL, "identity", _identity, claims=_claim_identity),
+        Intent(SKILL, "memory", _memory, claims=_claim_memory),
+    ]

@@ -1,0 +1,67 @@
+"""Saying a memory back to the person it is about: "I", "my" and "we" become "you",
+"your" and "you", verbs agree ("I was" → "you were"), and relative dates get their day."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from os1.skills.recollection.dates import dated
+
+_SWAPS = {
+    "i": "you",
+    "me": "you",
+    "my": "your",
+    "mine": "yours",
+    "myself": "yourself",
+    "i'm": "you're",
+    "im": "you're",
+    "i've": "you've",
+    "i'd": "you'd",
+    "i'll": "you'll",
+    "we": "you",
+    "us": "you",
+    "our": "your",
+    "ours": "yours",
+    "ourselves": "yourselves",
+    "we're": "you're",
+    "we've": "you've",
+    "we'd": "you'd",
+    "we'll": "you'll",
+    "am": "are",
+}
+# "I was" first: at one place the first alternative that matches wins.
+_WORD = re.compile(
+    r"\b(?:I|we) (?:was|am)\b|\b(?:i'm|i've|i'd|i'll|we're|we've|we'd|we'll|i|me|my|mine|"
+    r"myself|we|us|our|ours|ourselves)\b",
+    re.IGNORECASE,
+)
+
+
+def _swap(found: re.Match[str]) -> str:
+    word = found.group(0)
+    lowered = word.lower().replace("’", "'")
+    if lowered.endswith((" was", " am")):
+        return "you were" if lowered.endswith("was") else "you are"
+    swapped = _SWAPS.get(lowered, word)
+    return swapped.capitalize() if word[:1].isupper() and word != "I" else swapped
+
+
+def second_person(text: str) -> str:
+    """The user's words addressed back to them."""
+    text = text.replace("’", "'")
+    out = _WORD.sub(_swap, text)
+    return out[:1].upper() + out[1:] if out else out
+
+
+def when_said(moment: datetime, today: datetime) -> str:
+    """ "on Tuesday 28 October" (with the year if it is not this one)."""
+    text = f"on {moment:%A} {moment.day} {moment:%B}"
+    return text if moment.year == today.year else f"{text} {moment.year}"
+
+
+def told_back(text: str, said_at: datetime) -> str:
+    """A clause of the user's, dated and turned round: "you started at Harbourside two
+    weeks ago today (14 October)"."""
+    said = second_person(dated(text.strip(), said_at))
+    return said if said.endswith((".", "!", "?")) else said + "."
