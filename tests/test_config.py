@@ -14,7 +14,7 @@ from os1.domain import Prompt
 from os1.llm.base import BackendUnavailable
 from os1.llm.registry import create_backend
 from os1.llm.scripted import ScriptedBackend
-from os1.options import ChatOptions, ModelOptions, Options, ServerOptions
+from os1.options import ChatOptions, ModelOptions, Options, ServerOptions, save
 from os1.options import load as load_options
 
 
@@ -112,14 +112,15 @@ def test_chat_memories_below_zero_is_rejected_naming_the_setting_and_range(home:
     with pytest.raises(config.ConfigError) as refused:
         load_options()
     message = str(refused.value)
-    assert "chat.memories must be at least 0; got -3" in message
+    assert "chat.memories must be from 0 to 100; got -3" in message
     assert str(home / "config.toml") in message  # where to fix it
 
 
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("OS1_CHAT_MEMORIES", "-3", "OS1_CHAT_MEMORIES: chat.memories must be at least 0; got -3"),
+        ("OS1_CHAT_MEMORIES", "-3", "OS1_CHAT_MEMORIES: chat.memories must be from 0 to 100"),
+        ("OS1_CHAT_MEMORIES", "4000", "chat.memories must be from 0 to 100; got 4000"),
         ("OS1_MODEL_TEMPERATURE", "3", "model.temperature must be from 0 to 2; got 3.0"),
         ("OS1_SERVER_PORT", "70000", "server.port must be from 1 to 65535"),
         ("OS1_SERVER_WORKERS", "0", "server.workers must be from 1 to 256"),
@@ -239,3 +240,19 @@ def test_a_plugin_backend_gets_the_typed_model_options(
     backend = create_backend(load_options().model)
     prompt = Prompt(completion="x", chat=())
     assert "".join(backend.stream(prompt)) == "tiny in 4096 tokens"
+
+
+def test_save_refuses_out_of_range_before_writing_and_keeps_the_file(home: Path) -> None:
+    config.set_value("model.temperature", "0.3")
+    before = (home / "config.toml").read_text()
+    with pytest.raises(config.ConfigError, match=re.escape("Not saved: chat.memories must be")):
+        save({"chat.memories": "-3"})
+    assert (home / "config.toml").read_text() == before
+    assert save({"chat.memories": "6", "model.name": "llama3.2"}) == {
+        "chat.memories": 6,
+        "model.name": "llama3.2",
+    }
+    assert load_options().chat.memories == 6
+    save({"model.name": None})  # None: back to the default
+    assert config.load().sources["model.name"] == "default"
+    assert config.load().get("model.temperature") == 0.3

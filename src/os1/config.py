@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -207,15 +207,25 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     base = Path(env.get("OS1_HOME") or Path.home() / ".os1").expanduser()
     path = base / "config.toml"
-    file_values = read_file(path)
+    return _settings(read_file(path), path, env, strict=True)
+
+
+def _settings(
+    file_values: Mapping[str, Any], path: Path, env: Mapping[str, str], strict: bool
+) -> Settings:
+    """The settings of a file's values and the environment. Not ``strict`` (checking a
+    change before it is written), a value that cannot be read counts as its default, so
+    one wrong setting does not stop another being fixed."""
     values: dict[str, dict[str, Any]] = {}
     sources: dict[str, str] = {}
     for section, options in SCHEMA.items():
         raw_section = file_values.get(section, {})
         if not isinstance(raw_section, dict):
-            raise ConfigError(f"{path}: [{section}] must be a table")
+            if strict:
+                raise ConfigError(f"{path}: [{section}] must be a table")
+            raw_section = {}
         unknown = set(raw_section) - set(options)
-        if unknown:
+        if unknown and strict:
             raise ConfigError(
                 f"{path}: unknown setting(s) {', '.join(sorted(unknown))} in [{section}]"
             )
@@ -223,27 +233,55 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         for key, option in options.items():
             dotted = f"{section}.{key}"
             env_name = f"OS1_{section.upper()}_{key.upper()}"
-            if env_name in env:
-                values[section][key] = _coerce(section, key, env[env_name], env_name)
-                sources[dotted] = env_name
-            elif key in raw_section:
-                values[section][key] = _coerce(section, key, raw_section[key], str(path))
-                sources[dotted] = str(path)
-            else:
-                values[section][key] = option.default
-                sources[dotted] = "default"
-    return Settings(values=values, sources=sources, home=base)
+            values[section][key], sources[dotted] = option.default, "default"
+            try:
+                if env_name in env:
+                    values[section][key] = _coerce(section, key, env[env_name], env_name)
+                    sources[dotted] = env_name
+                elif key in raw_section:
+                    values[section][key] = _coerce(section, key, raw_section[key], str(path))
+                    sources[dotted] = str(path)
+            except ConfigError:
+                if strict:
+                    raise
+    return Settings(values=values, sources=sources, home=path.parent)
 
 
 def set_value(dotted: str, raw: str, path: Path | None = None) -> Any:
     """Validate and write one setting to the TOML file, keeping the others."""
-    section, key = _split(dotted)
+    return update({dotted: raw}, path)[dotted]
+
+
+# Called with the file's settings before and after a change (``os1.options.save``).
+Check = Callable[[Settings, Settings], None]
+
+
+def update(
+    changes: Mapping[str, str | None], path: Path | None = None, check: Check | None = None
+) -> dict[str, Any]:
+    """Write several settings to the TOML file at once, keeping the others; None removes
+    one (back to its default). ``check`` sees the file's settings before and after (the
+    environment left out: what is checked is what is written) and may refuse by raising;
+    then nothing is written. The values written, by setting."""
     target = path or config_path()
-    value = _coerce(section, key, raw, "value")
-    data = read_file(target)
-    data.setdefault(section, {})[key] = value
+    before = read_file(target)
+    data = {s: dict(v) if isinstance(v, dict) else v for s, v in before.items()}
+    written: dict[str, Any] = {}
+    for dotted, raw in changes.items():
+        section, key = _split(dotted)
+        if raw is None:
+            table = data.get(section)
+            if isinstance(table, dict):
+                table.pop(key, None)
+            continue
+        table = data.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{target}: [{section}] must be a table")
+        written[dotted] = table[key] = _coerce(section, key, raw, "value")
+    if check is not None:
+        check(_settings(before, target, {}, False), _settings(data, target, {}, False))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".toml.tmp")
     tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
     tmp.replace(target)
-    return value
+    return written

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from os1 import config
 
@@ -151,8 +151,10 @@ class Options:
             model=_model(read, settings.models_dir),
             chat=ChatOptions(
                 session_gap=timedelta(minutes=read.integer("chat.session_gap_minutes", 1)),
-                recent_turns=read.integer("chat.recent_turns", 0),
-                memories=read.integer("chat.memories", 0),
+                # Upper bounds far above any useful value, to catch a slip (memories=4000
+                # for 4): each memory and turn is read and ranked on every turn.
+                recent_turns=read.integer("chat.recent_turns", 0, 1000),
+                memories=read.integer("chat.memories", 0, 100),
                 timezone=read.text("chat.timezone").strip(),
             ),
             memory=MemoryOptions(
@@ -182,8 +184,44 @@ def load(environ: Mapping[str, str] | None = None) -> Options:
     return Options.from_settings(config.load(environ))
 
 
+def save(changes: Mapping[str, str | None]) -> dict[str, Any]:
+    """``config.update``, refused before anything is written when a changed setting is out
+    of range (``chat.memories = -3``) or the change puts another out (a context window
+    below the reply's length), as loading would refuse it. A setting that was already
+    wrong does not stop a change, so settings can be fixed one at a time."""
+
+    def check(before: config.Settings, after: config.Settings) -> None:
+        was, now = _problems(before), _problems(after)
+        for dotted in changes:
+            if dotted in now:
+                raise config.ConfigError(f"Not saved: {now[dotted].detail}")
+        for dotted, problem in now.items():
+            if str(was.get(dotted)) != str(problem):
+                raise config.ConfigError(f"Not saved ({', '.join(changes)}): {problem}")
+
+    return config.update(changes, check=check)
+
+
+def _problems(settings: config.Settings) -> dict[str, SettingError]:
+    """Every setting ``Options.from_settings`` refuses: each found is set to its default
+    and the options are built again, until they build."""
+    found: dict[str, SettingError] = {}
+    while True:
+        try:
+            Options.from_settings(settings)
+            return found
+        except SettingError as exc:
+            if exc.setting in found:  # its default is refused too: nothing more to learn
+                return found
+            found[exc.setting] = exc
+            section, key = exc.setting.split(".")
+            reset = {**settings.values[section], key: config.SCHEMA[section][key].default}
+            settings = replace(settings, values={**settings.values, section: reset})
+
+
 def _model(read: _Reader, models_dir: Path) -> ModelOptions:
-    context_window = read.integer("model.context_window", 256)
+    # At most 1M tokens: the longest context of any model served today.
+    context_window = read.integer("model.context_window", 256, 1_048_576)
     max_reply = read.integer("model.max_reply_tokens", 1)
     if max_reply >= context_window:
         allowed = f"less than model.context_window ({context_window})"
@@ -261,16 +299,26 @@ def _device(value: str) -> int | str | None:
     return int(value) if value.isdigit() else value
 
 
+class SettingError(config.ConfigError):
+    """One setting's value is refused; ``setting`` names it (``chat.memories``), ``source``
+    says where the value came from, and ``detail`` what is wrong."""
+
+    def __init__(self, setting: str, source: str, detail: str) -> None:
+        super().__init__(f"{source}: {detail}")
+        self.setting = setting
+        self.detail = detail
+
+
 class _Reader:
     """Reads one setting as one type within a range; the only reader of ``Settings``."""
 
     def __init__(self, settings: config.Settings) -> None:
         self._settings = settings
 
-    def error(self, dotted: str, allowed: str) -> config.ConfigError:
+    def error(self, dotted: str, allowed: str) -> SettingError:
         source = self._settings.sources.get(dotted, "settings")
         value = self._settings.get(dotted)
-        return config.ConfigError(f"{source}: {dotted} must be {allowed}; got {value!r}")
+        return SettingError(dotted, source, f"{dotted} must be {allowed}; got {value!r}")
 
     def text(self, dotted: str) -> str:
         value = self._settings.get(dotted)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from os1.cli.main import cli
 from tests.conftest import SCRIPTED_REPLIES
+from tests.support.fake_openai_server import running
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str]:
@@ -108,16 +111,6 @@ def test_unknown_backend_is_explained(home: Path, monkeypatch: object) -> None:
     assert code == 1 and "No model backend called 'nonesuch'" in out
 
 
-def test_model_use_variants_write_config(home: Path) -> None:
-    assert run("model", "use", "ollama:llama3.2")[0] == 0
-    text = (home / "config.toml").read_text()
-    assert 'backend = "openai"' in text and 'name = "llama3.2"' in text
-    assert run("model", "use", "embedded")[0] == 0
-    assert 'backend = "embedded"' in (home / "config.toml").read_text()
-    code, out = run("model", "use", "gibberish")
-    assert code == 1 and "--url" in out
-
-
 def test_locked_database_is_a_clear_error(scripted_home: Path) -> None:
     import sqlite3
 
@@ -131,3 +124,75 @@ def test_locked_database_is_a_clear_error(scripted_home: Path) -> None:
         holder.execute("ROLLBACK")
         holder.close()
     assert code == 1 and "locked by another process" in out
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _to_server(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """From now on the model is an OpenAI-compatible server at ``url``."""
+    monkeypatch.setenv("OS1_MODEL_BACKEND", "openai")
+    monkeypatch.setenv("OS1_MODEL_URL", url)
+    monkeypatch.setenv("OS1_MODEL_NAME", "fake-llm")
+
+
+def test_chat_goes_on_after_a_failed_reply_and_marks_the_unanswered_turns(
+    scripted_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("setup", "--yes", "--name", "Theodore")
+    dead = f"http://127.0.0.1:{_closed_port()}/v1"
+    _to_server(monkeypatch, dead)
+    code, out = run("chat", input="Are you there?\nHello?\n/bye\n")
+    assert code == 0, out
+    flat = " ".join(out.split())
+    # Each failure is said, and the chat asks for the next message.
+    assert flat.count(f"Cannot reach the model server at {dead}") >= 2
+    assert flat.count("(no reply; what you said is kept)") == 2
+    code, out = run("history", "--json")
+    turns = json.loads(out)
+    assert [(t["role"], t["text"], t["status"]) for t in turns[-2:]] == [
+        ("user", "Are you there?", "failed"),
+        ("user", "Hello?", "failed"),
+    ]
+    code, out = run("history")
+    assert "Are you there? (no reply: the model failed)" in " ".join(out.split())
+
+
+def test_chat_replies_again_once_the_model_answers(
+    scripted_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("setup", "--yes", "--name", "Theodore")
+    with running(reply="Yes, I'm here.") as fake:
+        fake.failures = [500]  # the first reply fails; the server then answers
+        _to_server(monkeypatch, f"{fake.url}/v1")
+        code, out = run("chat", input="Are you there?\nAnd now?\n/bye\n")
+    assert code == 0, out
+    assert "answered 500" in out and "Yes, I'm here." in out
+    turns = json.loads(run("history", "--json")[1])
+    said = [(t["role"], t["text"], t["status"]) for t in turns if t["text"] != ""]
+    assert ("user", "Are you there?", "failed") in said
+    assert said[-2:] == [
+        ("user", "And now?", "complete"),
+        ("companion", "Yes, I'm here.", "complete"),
+    ]
+
+
+def test_ask_json_reports_a_failure_as_json(
+    scripted_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run("setup", "--yes", "--name", "Theodore")
+    _to_server(monkeypatch, f"http://127.0.0.1:{_closed_port()}/v1")
+    result = CliRunner().invoke(cli, ["ask", "--json", "Are you there?"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "backend_unavailable"
+    assert "Cannot reach the model server" in error["message"]
+    assert json.loads(run("history", "--json")[1])[-1]["status"] == "failed"
+    # Before the turn too: a failure of any kind is JSON with --json.
+    monkeypatch.setenv("OS1_CHAT_MEMORIES", "-3")
+    result = CliRunner().invoke(cli, ["ask", "--json", "Hi"])
+    assert result.exit_code == 1
+    assert "chat.memories" in json.loads(result.stdout)["error"]["message"]

@@ -154,6 +154,19 @@ def test_a_failed_model_marks_the_reply_and_raises(store: SQLiteStore) -> None:
     )
 
 
+def test_a_model_that_fails_before_a_word_marks_the_users_turn(store: SQLiteStore) -> None:
+    class Down(ScriptedBackend):
+        def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
+            raise BackendError("the model server is down")
+            yield ""  # a generator, as a backend's stream is
+
+    turns = runner(store, Down())
+    with pytest.raises(BackendError):
+        events(turns, "Hello?")
+    last = store.recent_turns(1)[0]  # no empty reply is stored
+    assert (last.role, last.text, last.status) == (Role.USER, "Hello?", TurnStatus.FAILED)
+
+
 def test_a_face_that_delivers_the_reply_stores_what_was_heard(store: SQLiteStore) -> None:
     turns = runner(store, ScriptedBackend(["one two three four"]))
 

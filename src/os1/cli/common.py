@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -35,17 +36,33 @@ EXPECTED = (
 
 
 def friendly_errors(func: F) -> F:
-    """Turn every expected failure into one clear line and exit code 1, never a traceback."""
+    """Turn every expected failure into one clear line and exit code 1, never a traceback;
+    a command given ``--json`` prints it as JSON instead (``{"error": {...}}``, on stdout
+    where its answer would be), so a script reads one format either way."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except EXPECTED as exc:
-            errors.print(Text.assemble(("os1: ", "bold red"), str(exc)))
+            if kwargs.get("as_json"):
+                print_json(error_json(exc))
+            else:
+                print_error(exc)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def print_error(exc: BaseException) -> None:
+    errors.print(Text.assemble(("os1: ", "bold red"), str(exc)))
+
+
+def error_json(exc: BaseException) -> dict[str, object]:
+    """An error as the server writes one: ``{"error": {"message", "type"}}``, the type
+    the exception's name in snake case (``backend_unavailable``)."""
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+    return {"error": {"message": str(exc), "type": kind}}
 
 
 def runtime(ctx: click.Context) -> Runtime:

@@ -9,9 +9,10 @@ from typing import Any
 import click
 from rich.text import Text
 
-from os1.cli.common import console, errors, friendly_errors, print_json, runtime
+from os1.cli.common import console, errors, friendly_errors, print_error, print_json, runtime
 from os1.cli.runtime import Runtime
 from os1.domain import Role, TurnStatus
+from os1.llm.base import BackendError
 from os1.mind import onboarding
 from os1.mind.events import (
     ActionTaken,
@@ -194,15 +195,23 @@ def chat(ctx: click.Context) -> None:
                 continue
             try:
                 render = _turn(turns, message)
+                if render.question is not None and sys.stdin.isatty():
+                    _confirm(turns, render.question)
             except KeyboardInterrupt:
                 sys.stdout.write(" —\n")
                 console.print(Text("(stopped)", style="dim"))
-                continue
-            if render.question is not None and sys.stdin.isatty():
-                _confirm(turns, render.question)
+            except BackendError as exc:
+                # The conversation goes on: the words are stored, marked unanswered, and
+                # the next message may find the model back (or on another: os1 model use).
+                print_error(exc)
+                console.print(Text("(no reply; what you said is kept)", style="dim"))
     except EOFError:
         console.print()
-    _close_session(turns)
+    try:
+        _close_session(turns)
+    except BackendError as exc:  # the model is still away: the reflection waits for it
+        print_error(exc)
+        console.print(Text("Reflection postponed until next time.", style="dim"))
 
 
 def _close_session(turns: TurnRunner) -> None:
@@ -292,6 +301,8 @@ def history(ctx: click.Context, limit: int, as_json: bool) -> None:
             console.rule(Text(f"session {session} · {when}", style="dim"))
         style = "bold #c0392b" if turn.role is Role.COMPANION else "bold"
         note = "" if turn.status is TurnStatus.COMPLETE else f" ({turn.status.value})"
+        if turn.role is Role.USER and turn.status is TurnStatus.FAILED:
+            note = " (no reply: the model failed)"
         console.print(Text.assemble((f"{turn.speaker}: ", style), turn.text, (note, "dim")))
 
 

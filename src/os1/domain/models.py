@@ -19,6 +19,8 @@ class TurnStatus(StrEnum):
     INTERRUPTED = "interrupted"
     # Written before generation began; a crash leaves it in this state, never lost.
     PENDING = "pending"
+    # No reply could be generated (the model server was down): on a user's turn, when
+    # not a word came, it marks the turn left unanswered.
     FAILED = "failed"
 
 

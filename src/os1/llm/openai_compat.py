@@ -201,6 +201,41 @@ def list_ollama_models(ollama_url: str, timeout_s: float = 0.3) -> list[str]:
         return []
 
 
+def list_models(base_url: str, api_key: str = "", timeout_s: float = 10.0) -> list[str]:
+    """The models an OpenAI-compatible server at ``base_url`` serves (``GET /models``);
+    BackendError saying what went wrong, with the URL, when it cannot tell."""
+    url = f"{base_url.rstrip('/')}/models"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S))
+    try:
+        response = httpx.get(url, headers=headers, timeout=timeout)
+    except httpx.ConnectError:
+        raise BackendUnavailable(
+            f"Nothing answers at {base_url} (connection refused or no such host). "
+            "Is the server running, and is this its address?"
+        ) from None
+    except httpx.TimeoutException:
+        raise BackendUnavailable(f"{url} did not answer within {timeout_s:g} s.") from None
+    except httpx.HTTPError as exc:  # a malformed URL, an unsupported scheme, a reset
+        raise BackendUnavailable(f"Cannot ask {url}: {exc}") from None
+    if response.status_code in (401, 403):
+        raise BackendError(f"{url} refused the API key ({response.status_code}). Give one.")
+    if response.status_code >= 400:
+        raise BackendError(
+            f"{url} answered {response.status_code}: {response.text[:200]!r}. An "
+            "OpenAI-compatible server's base URL usually ends in /v1."
+        )
+    try:
+        listed = response.json().get("data")
+        names = [str(m["id"]) for m in listed if isinstance(m, dict) and "id" in m]
+    except (ValueError, AttributeError, TypeError):
+        raise BackendError(
+            f"{url} did not answer as an OpenAI-compatible server does (a JSON list of "
+            f"models); it said: {response.text[:200]!r}"
+        ) from None
+    return names
+
+
 def create(options: OpenAIOptions) -> OpenAICompatBackend:
     return OpenAICompatBackend(
         base_url=options.base_url,

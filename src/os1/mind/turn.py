@@ -214,6 +214,12 @@ class TurnRunner:
 
     def _store(self, reply: _Reply) -> None:
         said = reply.text.strip()
+        if reply.turn is None and not said and reply.status is TurnStatus.FAILED:
+            # Nothing was said to store as a reply: the user's turn itself is marked, so
+            # the record shows the words went unanswered (os1 history: "(failed)").
+            user = reply.user_turn
+            self.companion.store.finish_turn(user.id, user.text, TurnStatus.FAILED)
+            return
         if reply.turn is not None or not said:
             return
         companion = self.companion
