@@ -20,6 +20,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from os1.domain import Fact
+from os1.memory.recall.stemmer import stem
 from os1.mind.hookspecs import hookimpl
 from os1.mind.skill import Intent, IntentMatch, Outcome, SkillContext
 from os1.mind.templates import fill, load
@@ -53,18 +55,61 @@ def answer(text: str, context: SkillContext) -> Outcome:
     asked = questions.memory_question(text)
     if asked is None or context.recall is None:
         return Outcome(replies()["unknown"])
+    facts = [f for f in context.store.facts.list() if f.kind == "relationship"]
+    who = _who(asked, facts, context)
+    if who is not None:
+        return who
     recalled = context.recall.recall(asked.text, evidence.CANDIDATES, floor=False)
     names = [context.profile.name, context.persona.name]
-    found = evidence.find(asked, [r.turn for r in recalled], names)
+    found = evidence.find(asked, [r.turn for r in recalled], names, _aliases(facts))
     if found is None:
         return Outcome(replies()["unknown"], data={"evidence": []})
-    said_at = found.turn.created_at.astimezone(context.timezone)
-    said = " ".join(told_back(c.text, said_at) for c in found.clauses)
-    reply = fill(replies()["told"], when=when_said(said_at, context.now()), said=said)
+    parts = []
+    for turn in dict.fromkeys(c.turn for c in found.clauses):
+        said_at = turn.created_at.astimezone(context.timezone)
+        said = " ".join(told_back(c.text, said_at) for c in found.clauses if c.turn is turn)
+        key = "told" if not parts else "told_also"
+        parts.append(fill(replies()[key], when=when_said(said_at, context.now()), said=said))
+    reply = " ".join(parts)
     return Outcome(
         reply,
         data={"evidence": [found.turn.id], "coverage": round(found.coverage, 3)},
     )
+
+
+def _first(value: str) -> str:
+    return stem(value.split()[0].lower()) if value.split() else ""
+
+
+def _aliases(facts: list[Fact]) -> dict[str, frozenset[str]]:
+    """Each relation's stem to the names it was given, and each name to its relations:
+    "my sister Kavya" makes "sister" and "kavya" one."""
+    out: dict[str, set[str]] = {}
+    for fact in facts:
+        relation, name = stem(fact.predicate.split()[-1]), _first(fact.value)
+        if relation and name:
+            out.setdefault(relation, set()).add(name)
+            out.setdefault(name, set()).add(relation)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def _who(asked: questions.Asked, facts: list[Fact], context: SkillContext) -> Outcome | None:
+    """"Who is Gareth?" from a relationship fact: "Gareth is your manager"."""
+    if not asked.text.lower().startswith("who") or len(asked.names) != 1:
+        return None
+    name = asked.names[0]
+    known = [f for f in facts if f.value.split()[:1] == [name]]
+    if not known:
+        return None
+    fact = max(known, key=lambda f: f.valid_from)
+    said_at = fact.valid_from.astimezone(context.timezone)
+    reply = fill(
+        replies()["who"],
+        name=name,
+        relation=fact.predicate,
+        when=when_said(said_at, context.now()),
+    )
+    return Outcome(reply, data={"facts": [fact.id]})
 
 
 def _memory(match: IntentMatch, context: SkillContext) -> Outcome:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from os1.domain import Role, Turn
+from os1.memory.extraction import QUESTION_START
 from os1.memory.recall.stemmer import stem
 from os1.mind.templates import word_list
 from os1.skills.recollection.dates import has_time
-from os1.skills.recollection.questions import Asked, words
+from os1.skills.recollection.questions import CALENDAR, Asked, words
 
 # How many recalled turns are read for evidence.
 CANDIDATES = 40
@@ -29,8 +30,16 @@ CANDIDATES = 40
 FLOOR = 0.5
 RELATED_CREDIT = 0.6
 TURN_CREDIT = 0.4
+# The subject ("my mum", Gareth) weighs twice what the rest of the question does.
+SUBJECT_WEIGHT = 2.0
+# A clause holding the kind of answer asked for (a name, a date, a place) gains this; one
+# lacking it keeps this share of its score.
 ANSWER_BONUS = 0.25
+LACKING = 0.6
 LATEST_BONUS = 0.35
+SECOND_SHARE = 0.9
+# At most this many clauses of one turn are told back.
+MAX_TOLD = 3
 PACKAGE = "os1.skills.recollection"
 
 
@@ -50,11 +59,12 @@ class Evidence:
 
 
 @cache
-def related() -> dict[str, frozenset[str]]:
-    """Each word's stem to the stems of its related words (data/related.txt)."""
+def related(name: str = "related") -> dict[str, frozenset[str]]:
+    """Each word's stem to the stems of its related words (data/related.txt), or of the
+    words that mean the same (``name="synonyms"``)."""
     from importlib.resources import files
 
-    text = files(PACKAGE).joinpath("data", "related.txt").read_text(encoding="utf-8")
+    text = files(PACKAGE).joinpath("data", f"{name}.txt").read_text(encoding="utf-8")
     groups: dict[str, set[str]] = {}
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
@@ -71,7 +81,7 @@ def clauses(turn: Turn) -> list[Clause]:
     out: list[Clause] = []
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", turn.text):
         sentence = sentence.strip()
-        if not sentence or sentence.endswith("?"):
+        if not sentence or sentence.endswith("?") or QUESTION_START.match(sentence):
             continue
         parts = re.split(r",\s+and\s+|;\s+|\s+but\s+|\s+-\s+|\s+—\s+", sentence)
         merged: list[str] = []
@@ -86,73 +96,103 @@ def clauses(turn: Turn) -> list[Clause]:
     return out
 
 
-def statements(turns: Sequence[Turn]) -> list[Turn]:
-    return [t for t in turns if t.role is Role.USER and not t.text.strip().endswith("?")]
+def statements(turns: Sequence[Turn], asking: str = "") -> list[Turn]:
+    """The user's turns that state something: not the companion's, not a question (with
+    or without its question mark), not the question being answered."""
+    return [
+        t
+        for t in turns
+        if t.role is Role.USER
+        and not t.text.strip().endswith("?")
+        and not QUESTION_START.match(t.text)
+        and t.text.strip() != asking.strip()
+    ]
 
 
-def find(asked: Asked, turns: Sequence[Turn], ignore_names: Sequence[str]) -> Evidence | None:
-    """The best evidence among ``turns`` for ``asked``, or None when nothing covers it."""
-    pool = [c for t in statements(turns) for c in clauses(t)]
+def find(
+    asked: Asked,
+    turns: Sequence[Turn],
+    ignore_names: Sequence[str],
+    aliases: Mapping[str, frozenset[str]] | None = None,
+    debug: list[tuple[float, Clause]] | None = None,
+) -> Evidence | None:
+    """The best evidence among ``turns`` for ``asked``, or None when nothing covers it.
+    ``aliases``: what else a word of the question may be called (from facts: "sister"
+    is also "kavya"), so "my sister's baby" finds what was said of Kavya's."""
+    pool = [c for t in statements(turns, asked.text) for c in clauses(t)]
     if not pool or not asked.terms:
         return None
     df: dict[str, int] = {}
     for c in pool:
         for s in c.stems:
             df[s] = df.get(s, 0) + 1
-    idf = {t: math.log(1 + len(pool) / (1 + df.get(t, 0))) for t in asked.terms}
+    subject = set(asked.subject)
+    idf = {
+        t: math.log(1 + len(pool) / (1 + df.get(t, 0))) * (SUBJECT_WEIGHT if t in subject else 1)
+        for t in asked.terms
+    }
     total = sum(idf.values()) or 1.0
     groups = related()
-    named = {stem(n.lower()) for n in asked.names}
+    same = related("synonyms")
+    also = {
+        t: (aliases or {}).get(t, frozenset()) | same.get(t, frozenset()) for t in asked.terms
+    }
 
-    def cover(stems: frozenset[str]) -> float:
-        got = 0.0
-        for term in asked.terms:
-            if term in stems:
-                got += idf[term]
-            elif groups.get(term, frozenset()) & stems:
-                got += RELATED_CREDIT * idf[term]
-        return got / total
+    def credit(term: str, stems: frozenset[str]) -> float:
+        if term in stems or also[term] & stems:
+            return 1.0
+        return RELATED_CREDIT if groups.get(term, frozenset()) & stems else 0.0
+
+    def cover(stems: frozenset[str], terms: Sequence[str] = asked.terms) -> float:
+        return sum(idf[t] * credit(t, stems) for t in terms) / total
 
     by_turn: dict[int, list[Clause]] = {}
     for c in pool:
         by_turn.setdefault(c.turn.id, []).append(c)
+    said_in = {tid: frozenset().union(*(c.stems for c in cs)) for tid, cs in by_turn.items()}
     times = sorted({c.turn.created_at for c in pool})
-    skip = {n.lower() for n in ignore_names}
-    best: tuple[float, Clause] | None = None
+    # Names that stand for the subject ("Kavya" for "my sister") are not the answer.
+    skip = {n.lower() for n in ignore_names} | {a for t in subject for a in also.get(t, ())}
+    # Someone who writes all in lower case names no one in capitals: a name cannot be seen.
+    capitals = sum(bool(re.search(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]", c.text)) for c in pool)
+    wants = asked.wants if asked.wants == "date" or capitals * 10 >= len(pool) else "thing"
+    ranked: list[tuple[float, Clause]] = []
     for c in pool:
-        own = cover(c.stems)
-        whole = cover(frozenset().union(*(o.stems for o in by_turn[c.turn.id])))
-        if named and not named <= frozenset().union(*(o.stems for o in by_turn[c.turn.id])):
+        whole = said_in[c.turn.id]
+        if subject and not any(credit(t, whole) == 1.0 for t in subject):
             continue  # a question about Tom is answered only by what was said of Tom
-        score = own + TURN_CREDIT * max(whole - own, 0.0)
-        if _holds(asked.wants, c.text, skip):
-            score += ANSWER_BONUS * own
+        own = cover(c.stems)
+        score = own + TURN_CREDIT * max(cover(whole) - own, 0.0)
+        if _holds(wants, c.text, skip):
+            score += ANSWER_BONUS
+        elif wants != "thing":
+            score *= LACKING
         if asked.now and len(times) > 1:
             score += LATEST_BONUS * own * times.index(c.turn.created_at) / (len(times) - 1)
-        if best is None or score > best[0] + 1e-9:
-            best = (score, c)
-    if best is None:
+        ranked.append((score, c))
+    if not ranked:
         return None
-    chosen = best[1]
-    siblings = by_turn[chosen.turn.id]
-    whole = cover(frozenset().union(*(o.stems for o in siblings)))
-    content = [t for t in asked.terms if t not in named]
-    if content and _content_cover(asked, content, siblings, groups) < FLOOR:
-        return None  # it names the person, but says nothing of what is asked
-    if max(cover(chosen.stems), TURN_CREDIT * whole) < FLOOR * 0.6 or whole < FLOOR:
+    ranked.sort(key=lambda sc: -sc[0])
+    if debug is not None:
+        debug.extend(ranked[:8])
+    chosen = ranked[0][1]
+    whole_cover = cover(said_in[chosen.turn.id])
+    others = [t for t in asked.terms if t not in subject]
+    if others and cover(said_in[chosen.turn.id], others) / (
+        sum(idf[t] for t in others) / total
+    ) < FLOOR:
+        return None  # it speaks of the subject, but says nothing of what is asked
+    if whole_cover < FLOOR:
         return None
-    return Evidence(chosen.turn, _told(asked, chosen, siblings, skip), whole)
-
-
-def _content_cover(
-    asked: Asked, content: list[str], siblings: list[Clause], groups: dict[str, frozenset[str]]
-) -> float:
-    stems = frozenset().union(*(c.stems for c in siblings))
-    hit = sum(
-        1.0 if t in stems else RELATED_CREDIT if groups.get(t, frozenset()) & stems else 0.0
-        for t in content
-    )
-    return hit / len(content)
+    told = _told(asked, chosen, by_turn[chosen.turn.id], skip, credit)
+    # An open question ("what should you know about what I eat?") may be answered by two
+    # statements that score alike: both are told, the best first.
+    if asked.wants == "thing" and not asked.now:
+        for score, other in ranked[1:4]:
+            if other.turn.id != chosen.turn.id and score >= SECOND_SHARE * ranked[0][0]:
+                told = (*told, other)
+                break
+    return Evidence(chosen.turn, told, whole_cover)
 
 
 def _holds(wants: str, text: str, skip: set[str]) -> bool:
@@ -161,7 +201,13 @@ def _holds(wants: str, text: str, skip: set[str]) -> bool:
     if wants in ("name", "place"):
         # A capitalised word that is not the clause's first, nor a common word: a name.
         found = [m.group(0) for m in re.finditer(r"\b[A-Z][\w'.&-]*\w", text) if m.start() > 0]
-        return any(n.lower() not in skip and n.lower() not in _common() for n in found)
+        return any(
+            n.lower() not in skip
+            and n.lower() not in _common()
+            and n.lower() not in CALENDAR
+            and not n.startswith("I'")
+            for n in found
+        )
     return False
 
 
@@ -171,17 +217,29 @@ def _common() -> frozenset[str]:
 
 
 def _told(
-    asked: Asked, chosen: Clause, siblings: list[Clause], skip: set[str]
+    asked: Asked,
+    chosen: Clause,
+    siblings: list[Clause],
+    skip: set[str],
+    credit: Callable[[str, frozenset[str]], float],
 ) -> tuple[Clause, ...]:
     """The clauses to tell back: the best; the one with the date or the name when the
-    best lacks it; the one before a short best, which it often continues."""
+    best lacks it; others of its turn that hold words of the question it lacks; the one
+    before a short best, which it often continues."""
     picked = [chosen]
-    if not asked.now:
-        if not _holds(asked.wants, chosen.text, skip) and asked.wants != "thing":
-            holding = [c for c in siblings if c is not chosen and _holds(asked.wants, c.text, skip)]
-            if holding:
-                picked.append(min(holding, key=lambda c: abs(c.position - chosen.position)))
-        if len(chosen.text.split()) < 7 and chosen.position > 0 and len(picked) == 1:
-            before = [c for c in siblings if c.position == chosen.position - 1]
-            picked.extend(before)
+    if asked.now:
+        return (chosen,)
+    if not _holds(asked.wants, chosen.text, skip) and asked.wants != "thing":
+        holding = [c for c in siblings if c is not chosen and _holds(asked.wants, c.text, skip)]
+        if holding:
+            picked.append(min(holding, key=lambda c: abs(c.position - chosen.position)))
+    missing = [t for t in asked.terms if not credit(t, chosen.stems)]
+    for c in sorted(siblings, key=lambda c: abs(c.position - chosen.position)):
+        if len(picked) >= MAX_TOLD or not missing:
+            break
+        if c not in picked and any(credit(t, c.stems) for t in missing):
+            picked.append(c)
+            missing = [t for t in missing if not credit(t, c.stems)]
+    if len(chosen.text.split()) < 7 and chosen.position > 0 and len(picked) == 1:
+        picked.extend(c for c in siblings if c.position == chosen.position - 1)
     return tuple(sorted(picked, key=lambda c: c.position))

@@ -50,7 +50,11 @@ WANTS_DATE = re.compile(
     r"which year|what time|how long ago|since when)\b",
     re.IGNORECASE,
 )
-WANTS_NAME = re.compile(r"\b(?:name|named|called|call|who|whom)\b", re.IGNORECASE)
+WANTS_NAME = re.compile(r"\b(?:name|named|naming|called|call|who|whom)\b", re.IGNORECASE)
+# Words that only say which kind of time is asked for ("what date", "which month").
+TIME_WORDS = frozenset("date day week month year time night morning evening".split())
+# And which kind of place ("which city"): the place itself is the answer.
+PLACE_WORDS = frozenset("city town country place village neighbourhood neighborhood area".split())
 WANTS_PLACE = re.compile(
     r"\b(?:where|which (?:city|town|country|place|village|neighbourhood|neighborhood|"
     r"university|school|hospital|college|company))\b",
@@ -58,7 +62,7 @@ WANTS_PLACE = re.compile(
 )
 NOW = re.compile(
     r"\b(?:now|these days|nowadays|currently|at the moment|any ?more|still|lately|"
-    r"right now|new)\b",
+    r"right now)\b",
     re.IGNORECASE,
 )
 PAST = re.compile(r"\b(?:before|used to|former|old|late|previous|first|originally)\b", re.I)
@@ -70,7 +74,7 @@ ASKING = frozenset(
     "currently moment still lately right any anymore ever exactly just end up ended a an "
     "the of to in on at for with from by that this it its there and or but so can could "
     "would will should shall thing things kind sort type one lol dear mate again oh okay ok "
-    "well hey um uh really if about keep mind get got wait lol haha".split()
+    "well hey um uh really if about keep mind get got wait lol haha new take have put".split()
 )
 
 
@@ -87,6 +91,9 @@ class Asked:
 
     text: str
     terms: tuple[str, ...]
+    # Of the terms, those naming whom or what it is about ("my mum", "the cat", Gareth):
+    # evidence must speak of them.
+    subject: tuple[str, ...]
     names: tuple[str, ...]
     wants: str  # "date", "name", "place" or "thing"
     now: bool  # "these days": the latest statement holds
@@ -150,7 +157,6 @@ def memory_question(text: str) -> Asked | None:
         return None
     # "for a living" asks about work, not about where someone lives.
     said = words(re.sub(r"\bfor a living\b", "for work", question, flags=re.IGNORECASE))
-    terms = tuple(dict.fromkeys(stem(w.split("'")[0]) for w in said if w not in ASKING))
     wants = (
         "date"
         if WANTS_DATE.search(question)
@@ -160,9 +166,20 @@ def memory_question(text: str) -> Asked | None:
         if WANTS_NAME.search(question)
         else "thing"
     )
+    skip = ASKING | {"date": TIME_WORDS, "place": PLACE_WORDS}.get(wants, frozenset())
+    terms = tuple(dict.fromkeys(stem(w.split("'")[0]) for w in said if w not in skip))
+    subject = [stem(n.lower()) for n in names]
+    for i, w in enumerate(said[:-1]):
+        # The words after "my", "our" or "the", up to the next asking word.
+        if w in ("my", "our", "the", "his", "her", "their"):
+            for after in said[i + 1 : i + 3]:
+                if after in skip:
+                    break
+                subject.append(stem(after))
     return Asked(
         question,
         tuple(t for t in terms if t),
+        tuple(t for t in dict.fromkeys(subject) if t in terms),
         names,
         wants,
         bool(NOW.search(question)),

@@ -43,14 +43,15 @@ def _swap(found: re.Match[str]) -> str:
     lowered = word.lower().replace("’", "'")
     if lowered.endswith((" was", " am")):
         return "you were" if lowered.endswith("was") else "you are"
-    swapped = _SWAPS.get(lowered, word)
-    return swapped.capitalize() if word[:1].isupper() and word != "I" else swapped
+    # Lower case: "I" is capitalised anywhere, "you" only where a sentence begins.
+    return _SWAPS.get(lowered, lowered)
 
 
 def second_person(text: str) -> str:
     """The user's words addressed back to them."""
     text = text.replace("’", "'")
     out = _WORD.sub(_swap, text)
+    out = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), out)
     return out[:1].upper() + out[1:] if out else out
 
 
