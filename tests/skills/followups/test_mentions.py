@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from os1.skills.followups.ahead import find_ahead
-from os1.skills.followups.mentions import find_mentions, gerund, past_mention
+from os1.skills.followups.mentions import find_mentions, find_plans, gerund, past_mention
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 3, 10, 10, 0, tzinfo=LONDON)  # a Tuesday
@@ -128,3 +128,34 @@ def test_gerunds() -> None:
         "tying",
         "visiting",
     ]
+
+
+@pytest.mark.parametrize(
+    ("message", "plan", "key"),
+    [
+        ("I should call my sister.", "call your sister", "sister"),
+        ("I've been meaning to catch up with Amy for ages", "catch up with Amy", "amy"),
+        ("I want to see my sister's husband soon", "see your sister's husband", "husband"),
+        ("I'd like to take up climbing again, I think", "take up climbing again", "again"),
+        ("Honestly I really should visit my dad and his dog", "visit your dad", "dad"),
+    ],
+)
+def test_a_plan_with_no_day_is_noted_for_encouragement(message: str, plan: str, key: str) -> None:
+    [found] = find_plans(message, NOW)
+    assert (found.event, found.key) == (plan, key)
+    assert found.ahead.first == found.ahead.last == NOW.date()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I want to see what happens.",
+        "I should call you later",
+        "Should I call my sister?",
+        "I should call my sister tomorrow.",  # a day: not a plan to nudge
+        "I called my sister.",
+        "I don't want to see my dad.",
+    ],
+)
+def test_no_plan(message: str) -> None:
+    assert find_plans(message, NOW) == []

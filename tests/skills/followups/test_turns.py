@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from os1.domain import Persona, ScheduledStatus, UserProfile
+from os1.domain import Persona, ScheduledStatus, ToolCall, UserProfile
 from os1.llm.base import estimate_tokens
-from os1.llm.scripted import ScriptedBackend
+from os1.llm.scripted import ScriptedBackend, ScriptedToolBackend
 from os1.memory.ingest import Memorizer
 from os1.memory.recall.retrieval import KeywordRetriever
 from os1.memory.stores import Store
 from os1.mind import plugins
 from os1.mind.companion import Companion
-from os1.mind.events import NoticeDue, Token
+from os1.mind.events import ConfirmationAsked, NoticeDue, Token
 from os1.mind.prompting import Budget, PromptBuilder
 from os1.mind.skill import SkillContext
 from os1.mind.turn import TurnRunner
@@ -36,12 +36,17 @@ SKILLS = ("os1.skills.followups", "os1.skills.reminders")
 class Talk:
     """Theodore and Samantha on one store, with a clock the test moves."""
 
-    def __init__(self, store: Store, replies: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        replies: list[str] | None = None,
+        backend: ScriptedBackend | None = None,
+    ) -> None:
         store.save_profile(UserProfile(name="Theodore"))
         store.save_persona(Persona(name="Samantha", voice="feminine"), "first run")
         self.store = store
         self.clock = Clock(TUESDAY)
-        self.backend = ScriptedBackend(replies or ["I'm glad you told me."])
+        self.backend = backend or ScriptedBackend(replies or ["I'm glad you told me."])
         companion = Companion(
             store,
             self.backend,
@@ -180,6 +185,51 @@ def test_an_old_follow_up_is_dismissed_not_asked(any_store: Store) -> None:
     assert talk.say("I'm back!")[0] == []
     [old] = items.every(talk.context())
     assert old.status is ScheduledStatus.CANCELLED
+
+
+def test_asked_as_a_chat_opens_counts_for_that_conversation(any_store: Store) -> None:
+    """``os1 chat`` (and the server's watcher) gives due notices before the user says
+    anything: that question is the conversation's one."""
+    talk = Talk(any_store)
+    talk.say("I have a date with Sam on Saturday. And my exam is on Monday!")
+    talk.later(datetime(2026, 3, 17, 9, 0, tzinfo=LONDON))
+    [opening] = [n.text for n in talk.turns.due_notices()]
+    assert "your date with Sam" in opening
+    assert talk.say("Hi!")[0] == []  # the first turn of the new session: not another
+    talk.later(datetime(2026, 3, 18, 9, 0, tzinfo=LONDON))
+    [notice] = talk.say("Morning.")[0]
+    assert "your exam" in notice
+
+
+def test_a_capable_model_turns_them_off_after_a_yes(any_store: Store) -> None:
+    model = ScriptedToolBackend(["Lovely!", [ToolCall("call_1", "stop_follow_ups", {})], "Done."])
+    talk = Talk(any_store, backend=model)
+    talk.say("I have a date with Sam on Saturday.")
+    found = list(talk.turns.run("Please stop asking me how things went."))
+    [asked] = [e for e in found if isinstance(e, ConfirmationAsked)]
+    assert asked.question == "Shall I stop asking how your plans went?"
+    assert not items.is_off(talk.context())  # nothing before the yes
+    assert talk.say("yes")[1].startswith("All right, I won't ask")
+    assert items.is_off(talk.context()) and items.pending(talk.context()) == []
+
+
+def test_a_plan_is_encouraged_once_a_few_days_on(any_store: Store) -> None:
+    talk = Talk(any_store)
+    talk.say("I really should call my sister. I have a date with Sam on Saturday.")
+    kinds = {i.kind: i for i in items.pending(talk.context())}
+    assert kinds["nudge"].text == "call your sister"
+    assert kinds["nudge"].due_at == datetime(2026, 3, 13, 5, 0, tzinfo=LONDON)
+    talk.later(datetime(2026, 3, 13, 9, 0, tzinfo=LONDON))  # Friday: the nudge is due
+    [nudge] = talk.say("Morning.")[0]
+    assert (
+        nudge == "A few days ago you said you'd like to call your sister. Have you had the chance?"
+    )
+    assert "a plan Theodore mentioned" in talk.backend.prompts[-1].completion
+    talk.later(datetime(2026, 3, 15, 9, 0, tzinfo=LONDON))  # Sunday: the date is due
+    [date] = talk.say("Morning.")[0]
+    assert "your date with Sam" in date
+    talk.later(datetime(2026, 3, 16, 9, 0, tzinfo=LONDON))
+    assert talk.say("Morning.")[0] == []
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,9 @@ after it, once ("How did your interview at Harbourside go?").
   lost on the embedded base model. At most one a session: another due in the same
   session waits for a later one. For a capable model, the prompt of the conversation it
   was asked in gets a line saying what was asked.
+- A plan with no day ("I should call my sister") is encouraged once, three days on ("A
+  few days ago you said you'd like to call your sister. Have you had the chance?"),
+  under the same one-a-session rule.
 - Turning them off: "stop asking me about my plans", ``os1 followups off``, or a capable
   model's tool (which asks for a yes). Off dismisses those still to ask.
 """
@@ -39,7 +42,7 @@ from os1.mind.skill import (
 )
 from os1.mind.templates import fill, load
 from os1.skills.followups import items
-from os1.skills.followups.mentions import PACKAGE, find_mentions, past_mention
+from os1.skills.followups.mentions import PACKAGE, find_mentions, find_plans, past_mention
 
 logger = logging.getLogger(__name__)
 NOTED_AT_MOST = 2  # follow-ups kept from one turn: a list of plans is not a diary
@@ -61,6 +64,8 @@ def reply(name: str) -> str:
 def question(item: Scheduled) -> str:
     """ "How did your interview at Harbourside go?", gentler for a heavy day."""
     ask = prompts()["ask"]
+    if item.kind == items.NUDGE:
+        return fill(ask["nudge"], event=item.text)
     heavy = set(prompts()["mention"]["heavy"])
     if heavy & set(re.findall(r"[a-z]+", item.text.lower())):
         return fill(ask["heavy"], event=item.text)
@@ -84,10 +89,11 @@ def note(run: JobRun) -> str | None:
             key = str(item.payload.get("key", ""))
             if key and first <= at.date() and past_mention(turn.text, key):
                 items.agenda(context).cancel_scheduled(item.id)
-    found = find_mentions(turn.text, at)
+    found = [(m, items.KIND) for m in find_mentions(turn.text, at)]
+    found += [(m, items.NUDGE) for m in find_plans(turn.text, at)]
     if found and not items.is_off(context):
-        for mention in found[:NOTED_AT_MOST]:
-            items.add(context, mention, turn.id)
+        for mention, kind in found[:NOTED_AT_MOST]:
+            items.add(context, mention, turn.id, kind)
     return None
 
 
@@ -124,7 +130,7 @@ def os1_context(context: SkillContext, message: str) -> list[str]:
         return []
     when = items.when_words(item, context.now().date())
     line = fill(
-        prompts()["ask"]["context"],
+        prompts()["ask"]["context_nudge" if item.kind == items.NUDGE else "context"],
         ai=context.persona.name,
         user=context.profile.name,
         when=when,
@@ -195,6 +201,7 @@ def os1_jobs() -> list[Job]:
     return [
         Job(items.SKILL, "note", JobWhen.AFTER_TURN, note),
         Job(items.SKILL, "ask", JobWhen.DUE, ask, kind=items.KIND),
+        Job(items.SKILL, "encourage", JobWhen.DUE, ask, kind=items.NUDGE),
     ]
 
 

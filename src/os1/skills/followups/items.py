@@ -1,7 +1,8 @@
 """Follow-ups in the user's agenda, and the few numbers the skill keeps per user.
 
 A follow-up is a scheduled item of kind ``followup``: its text is the event as the
-companion says it ("your interview at Harbourside"), due the morning after it happens;
+companion says it ("your interview at Harbourside"), due the morning after it happens
+(a plan with no day, "call your sister", is of kind ``nudge``, due three days on);
 its payload keeps the turn it was heard in, the days it is on and the word that names
 it. Its status is the follow-up's: pending (still to ask), fired (asked) or cancelled
 (dismissed: the user told how it went first, or turned follow-ups off).
@@ -19,10 +20,13 @@ from typing import Any
 from os1.domain import Scheduled, ScheduledStatus
 from os1.memory.stores import Agenda
 from os1.mind.skill import SkillContext
+from os1.skills.followups.ahead import ASK_FROM
 from os1.skills.followups.mentions import Mention
 
 SKILL = "followups"
 KIND = "followup"
+NUDGE = "nudge"  # a plan the user mentioned ("I should call my sister"), encouraged once
+NUDGE_AFTER = timedelta(days=3)
 OFF = "followups.off"
 ASKED_ITEM = "followups.asked_item"
 ASKED_AT = "followups.asked_at"  # minutes since the epoch, by the skill's clock
@@ -70,22 +74,25 @@ def own(context: SkillContext, item_id: int) -> Scheduled | None:
     return item if item is not None and item.skill == SKILL else None
 
 
-def add(context: SkillContext, mention: Mention, turn_id: int) -> Scheduled | None:
-    """Keep a follow-up for ``mention``; None when the same thing is kept already (the
-    same word on the same days: "the interview on Thursday is at ten, by the way")."""
+def add(
+    context: SkillContext, mention: Mention, turn_id: int, kind: str = KIND
+) -> Scheduled | None:
+    """Keep a follow-up for ``mention`` (or, of kind ``nudge``, a plan to encourage);
+    None when the same thing is kept already (the same word on the same days: "the
+    interview on Thursday is at ten, by the way"; the same plan)."""
     ahead = mention.ahead
     for item in pending(context):
-        if item.payload.get("key") == mention.key and item.payload.get("last") == str(ahead.last):
+        same = item.payload.get("last") == str(ahead.last) if kind == KIND else True
+        if item.kind == kind and item.payload.get("key") == mention.key and same:
             return None
+    if kind == NUDGE:
+        due = datetime.combine(ahead.last + NUDGE_AFTER, ASK_FROM, tzinfo=context.timezone)
+    else:
+        due = ahead.after(context.timezone)
     payload = {"turn": turn_id, "key": mention.key, "first": str(ahead.first)}
     payload |= {"last": str(ahead.last), "said": ahead.words}
     return agenda(context).schedule(
-        SKILL,
-        KIND,
-        mention.event,
-        ahead.after(context.timezone),
-        payload=payload,
-        timezone=context.timezone.key,
+        SKILL, kind, mention.event, due, payload=payload, timezone=context.timezone.key
     )
 
 
@@ -151,6 +158,7 @@ def as_json(item: Scheduled, context: SkillContext) -> dict[str, Any]:
         "first": str(first),
         "last": str(last),
         "ask_from": item.due_at.astimezone(context.timezone).isoformat(),
+        "kind": item.kind,
         "status": STATUS_WORDS[item.status],
         "turn": item.payload.get("turn"),
     }

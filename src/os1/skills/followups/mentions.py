@@ -112,6 +112,67 @@ def find_mentions(text: str, now: datetime) -> list[Mention]:
     return found
 
 
+@cache
+def _plan_pattern() -> re.Pattern[str]:
+    def either(name: str) -> str:
+        return "|".join(sorted(map(re.escape, words()[name]), key=len, reverse=True))
+
+    return re.compile(
+        rf"\b(?:{either('plan_leads')})\s+(?:finally\s+|really\s+|just\s+)?"
+        rf"(?:(?P<people>{either('plan_people')})|(?P<things>{either('plan_things')}))\b"
+        r"(?P<rest>.*)",
+        re.IGNORECASE,
+    )
+
+
+def find_plans(text: str, now: datetime) -> list[Mention]:
+    """Plans with no day ("I should call my sister", "I'd like to take up climbing"),
+    as mentions on the day they were said (``key`` is the plan's last word)."""
+    found = []
+    for sentence in sentences(text):
+        if not is_statement(sentence) or find_ahead(sentence, now) is not None:
+            continue
+        match = _plan_pattern().search(sentence)
+        if match is None:
+            continue
+        verb = match.group("people") or match.group("things")
+        tail = _clause(match.group("rest"))
+        if not tail or tail[0].lower() in {"you", "yours", "it", "that", "this", "what", "how"}:
+            continue
+        if match.group("people"):
+            tail = _person_words(tail)
+            if not tail:
+                continue  # a person: "your sister", "Amy"; not "see what happens"
+        day = now.date()
+        ahead = Ahead(day, day, match.span(), match.group(0))
+        found.append(Mention(" ".join([verb.lower(), *tail]), tail[-1].lower(), ahead))
+    return found
+
+
+def _person_words(tail: list[str]) -> list[str]:
+    """The person a plan is about, and no more: "your sister" (of "your sister for
+    ages"), "your sister's husband", "Amy Reyes"."""
+    if tail[0] == "your":
+        end = 2
+        while end < len(tail) and tail[end - 1].endswith("'s"):
+            end += 1
+        return tail[:end] if len(tail) > 1 else []
+    end = 0
+    while end < len(tail) and tail[end][0].isupper() and tail[end] != "I":
+        end += 1
+    return tail[:end]
+
+
+def _clause(text: str) -> list[str]:
+    """The words of the clause that starts ``text``, said back: "my dad" is "your dad"."""
+    taken: list[str] = []
+    for token in TOKEN.findall(text)[:VERB_AT_MOST]:
+        if token.lower() in CLAUSE_ENDS or not token[0].isalpha():
+            break
+        taken.append(second_person(token))
+    return taken
+
+
 def past_mention(text: str, key: str) -> bool:
     """Whether ``text`` tells how the thing named ``key`` went ("the interview went
     well"): then there is nothing left to ask."""
@@ -200,12 +261,7 @@ def _doing(text: str) -> tuple[str, str] | None:
         verb, rest = gerund(found.group("base").lower()), found.group("rest")
     if not verb:
         return None
-    taken: list[str] = []
-    for token in TOKEN.findall(rest)[:VERB_AT_MOST]:
-        word = token.lower()
-        if word in CLAUSE_ENDS or not word[0].isalpha():
-            break
-        taken.append(second_person(token))
+    taken = _clause(rest)
     if taken and taken[0].lower() in {"you", "yours", "it", "that", "this"}:
         return None  # "I'm meeting you tomorrow", "I'm seeing it through": no event
     if not taken and " " not in verb:
