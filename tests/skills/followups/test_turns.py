@@ -178,6 +178,16 @@ def test_questions_and_the_companions_words_note_nothing(any_store: Store) -> No
     assert talk.say("Morning.")[0] == []
 
 
+def test_forgetting_the_words_forgets_the_question(any_store: Store) -> None:
+    talk = Talk(any_store)
+    talk.say("I have a date with Sam on Saturday.")
+    any_store.forget_turns([any_store.turns()[0].id])
+    talk.later(datetime(2026, 3, 16, 9, 0, tzinfo=LONDON))
+    assert talk.say("Morning.")[0] == []
+    [gone] = items.every(talk.context())
+    assert gone.status is ScheduledStatus.CANCELLED
+
+
 def test_an_old_follow_up_is_dismissed_not_asked(any_store: Store) -> None:
     talk = Talk(any_store)
     talk.say("I have a date with Sam on Saturday.")

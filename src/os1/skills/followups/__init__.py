@@ -99,14 +99,18 @@ def note(run: JobRun) -> str | None:
 
 def ask(run: JobRun) -> str | None:
     """A follow-up fell due: its question, as a notice, unless one was asked in this
-    session already (then it waits), follow-ups are off, or it is too old to ask."""
+    session already (then it waits), follow-ups are off, it is too old to ask, or the
+    words it came from were forgotten (then it is dismissed)."""
     item, context = run.item, run.context
     if item is None or item.skill != items.SKILL:
         return None
     agenda = items.agenda(context)
     now = context.now()
     _, last = items.days(item)
-    if items.is_off(context) or now.date() - last > STALE:
+    said_in = item.payload.get("turn")
+    # The user took back the words it came from (os1 forget): so is the question.
+    forgotten = not isinstance(said_in, int) or not context.store.turns_by_ids([said_in])
+    if items.is_off(context) or now.date() - last > STALE or forgotten:
         agenda.reschedule(item.id, item.due_at)  # claimed: back to pending, to dismiss it
         agenda.cancel_scheduled(item.id)
         return None
@@ -175,8 +179,7 @@ ON_TOOL = ToolSpec(
 
 
 def _propose(on: bool) -> Outcome:
-    asked = "ask again how your plans went" if on else "stop asking how your plans went"
-    text = f"Shall I {asked}?"
+    text = reply("ask_on" if on else "ask_off")
     return Outcome(text, Proposal(items.SKILL, "on" if on else "off", {}, text))
 
 

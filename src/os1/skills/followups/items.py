@@ -97,7 +97,13 @@ def add(
 
 
 def days(item: Scheduled) -> tuple[date, date]:
-    return date.fromisoformat(item.payload["first"]), date.fromisoformat(item.payload["last"])
+    """The days it happens on; for an item without them (kept by hand, restored from
+    elsewhere), the day before it is due."""
+    try:
+        return date.fromisoformat(item.payload["first"]), date.fromisoformat(item.payload["last"])
+    except (KeyError, TypeError, ValueError):
+        day = item.due_at.date() - timedelta(days=1)
+        return day, day
 
 
 def minutes(moment: datetime) -> int:
