@@ -71,6 +71,11 @@ def test_asked_from_the_morning_after() -> None:
         ("Our flight to Lisbon is on Sunday morning", "your flight to Lisbon", date(2026, 3, 15)),
         ("Amy and I are going to his recital on Friday", "his recital", date(2026, 3, 13)),
         ("I’m so nervous about the exam tomorrow", "your exam", date(2026, 3, 11)),
+        (
+            "Should I bring flowers? I have a date with Sam on Saturday.",
+            "your date with Sam",
+            date(2026, 3, 14),
+        ),
     ],
 )
 def test_a_statement_about_something_ahead_is_noted(
