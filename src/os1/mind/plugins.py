@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 # Built-in skills, loaded like any plugin.
 DEFAULT_SKILLS = (
+    "os1.skills.followups",
     "os1.skills.presence",
     "os1.skills.reflection",
     "os1.skills.reminders",

@@ -64,7 +64,7 @@ def test_the_skill_loads_with_the_others(skills: Skills) -> None:
     assert set(specs) == {"list_reminders", "set_reminder", "cancel_reminder"}
     assert specs["set_reminder"].parameters["required"] == ["text", "when"]
     assert {r.method for r in skills.routes if r.skill == "reminders"} == {"GET", "POST", "DELETE"}
-    assert [c.name for c in skills.commands()] == ["reminders"]
+    assert "reminders" in [c.name for c in skills.commands()]
 
 
 @pytest.mark.parametrize(
