@@ -3,8 +3,6 @@ and import."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import click

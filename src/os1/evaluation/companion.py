@@ -271,7 +271,13 @@ def _life(
     clock = _Clock(life.sessions[0][0])
     with replayed_time(clock):
         if kept is None or not told.exists():
-            _tell(life, told, options, backend, embedders, clock, progress)
+            # Told into a file of its own and renamed when whole: a kept store is never
+            # one half told (an interrupted run tells that life again).
+            telling = told.with_suffix(".telling")
+            for stale in telling.parent.glob(telling.name + "*"):
+                stale.unlink()
+            _tell(life, telling, options, backend, embedders, clock, progress)
+            telling.rename(told)
         store = _open(told)
         persona = store.persona()
         assert persona is not None  # set up by _tell

@@ -109,7 +109,9 @@ def test_the_new_user_conversation_with_a_scripted_model(store: SQLiteStore) -> 
 
 
 @pytest.fixture
-def embedded_turns(store: SQLiteStore, embedded: EmbeddedBackend) -> Iterator[tuple[TurnRunner, Clock]]:
+def embedded_turns(
+    store: SQLiteStore, embedded: EmbeddedBackend
+) -> Iterator[tuple[TurnRunner, Clock]]:
     clock = Clock()
     with replayed_time(clock):
         yield runner(store, embedded, clock), clock

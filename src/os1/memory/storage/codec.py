@@ -12,7 +12,6 @@ from typing import Any
 from os1.domain import JournalEntry, Persona, UserProfile
 from os1.domain.models import VOICES, Voice
 
-
 _clock: Callable[[], datetime] | None = None
 
 

@@ -94,7 +94,7 @@ def _aliases(facts: list[Fact]) -> dict[str, frozenset[str]]:
 
 
 def _who(asked: questions.Asked, facts: list[Fact], context: SkillContext) -> Outcome | None:
-    """"Who is Gareth?" from a relationship fact: "Gareth is your manager"."""
+    """ "Who is Gareth?" from a relationship fact: "Gareth is your manager"."""
     if not asked.text.lower().startswith("who") or len(asked.names) != 1:
         return None
     name = asked.names[0]

@@ -37,7 +37,7 @@ PHRASE = re.compile(
 
 
 def day_text(moment: datetime, told: datetime) -> str:
-    text = f"{moment.day} {moment:%B}"
+    text = f"{moment:%A} {moment.day} {moment:%B}"
     return text if moment.year == told.year else f"{text} {moment.year}"
 
 

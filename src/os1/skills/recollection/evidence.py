@@ -38,6 +38,7 @@ ANSWER_BONUS = 0.25
 LACKING = 0.6
 LATEST_BONUS = 0.35
 SECOND_SHARE = 0.9
+ABSENT_WEIGHT = 0.5
 # At most this many clauses of one turn are told back.
 MAX_TOLD = 3
 PACKAGE = "os1.skills.recollection"
@@ -127,16 +128,21 @@ def find(
         for s in c.stems:
             df[s] = df.get(s, 0) + 1
     subject = set(asked.subject)
-    idf = {
-        t: math.log(1 + len(pool) / (1 + df.get(t, 0))) * (SUBJECT_WEIGHT if t in subject else 1)
-        for t in asked.terms
-    }
-    total = sum(idf.values()) or 1.0
     groups = related()
+
+    def weight(t: str) -> float:
+        found = df.get(t, 0)
+        w = math.log(1 + len(pool) / (1 + found)) * (SUBJECT_WEIGHT if t in subject else 1)
+        # A word never said, nor any word related to it, weighs half: a person rarely
+        # says a thing the way the question puts it ("film stock" for "Portra").
+        if not found and not any(df.get(r) for r in groups.get(t, ())):
+            w *= ABSENT_WEIGHT
+        return w
+
+    idf = {t: weight(t) for t in asked.terms}
+    total = sum(idf.values()) or 1.0
     same = related("synonyms")
-    also = {
-        t: (aliases or {}).get(t, frozenset()) | same.get(t, frozenset()) for t in asked.terms
-    }
+    also = {t: (aliases or {}).get(t, frozenset()) | same.get(t, frozenset()) for t in asked.terms}
 
     def credit(term: str, stems: frozenset[str]) -> float:
         if term in stems or also[term] & stems:
@@ -161,6 +167,8 @@ def find(
         whole = said_in[c.turn.id]
         if subject and not any(credit(t, whole) == 1.0 for t in subject):
             continue  # a question about Tom is answered only by what was said of Tom
+        if asked.head and credit(asked.head, whole) < 1.0:
+            continue  # "the surgeon's name" is not the name of someone else in the turn
         own = cover(c.stems)
         score = own + TURN_CREDIT * max(cover(whole) - own, 0.0)
         if _holds(wants, c.text, skip):
@@ -178,9 +186,10 @@ def find(
     chosen = ranked[0][1]
     whole_cover = cover(said_in[chosen.turn.id])
     others = [t for t in asked.terms if t not in subject]
-    if others and cover(said_in[chosen.turn.id], others) / (
-        sum(idf[t] for t in others) / total
-    ) < FLOOR:
+    if (
+        others
+        and cover(said_in[chosen.turn.id], others) / (sum(idf[t] for t in others) / total) < FLOOR
+    ):
         return None  # it speaks of the subject, but says nothing of what is asked
     if whole_cover < FLOOR:
         return None
@@ -240,6 +249,7 @@ def _told(
         if c not in picked and any(credit(t, c.stems) for t in missing):
             picked.append(c)
             missing = [t for t in missing if not credit(t, c.stems)]
-    if len(chosen.text.split()) < 7 and chosen.position > 0 and len(picked) == 1:
+    short = len(chosen.text.split())
+    if chosen.position > 0 and (short < 5 or (short < 7 and len(picked) == 1)):
         picked.extend(c for c in siblings if c.position == chosen.position - 1)
     return tuple(sorted(picked, key=lambda c: c.position))

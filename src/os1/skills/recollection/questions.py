@@ -51,8 +51,6 @@ WANTS_DATE = re.compile(
     re.IGNORECASE,
 )
 WANTS_NAME = re.compile(r"\b(?:name|named|naming|called|call|who|whom)\b", re.IGNORECASE)
-# Words that only say which kind of time is asked for ("what date", "which month").
-TIME_WORDS = frozenset("date day week month year time night morning evening".split())
 # And which kind of place ("which city"): the place itself is the answer.
 PLACE_WORDS = frozenset("city town country place village neighbourhood neighborhood area".split())
 WANTS_PLACE = re.compile(
@@ -94,6 +92,9 @@ class Asked:
     # Of the terms, those naming whom or what it is about ("my mum", "the cat", Gareth):
     # evidence must speak of them.
     subject: tuple[str, ...]
+    # For a name question, the thing whose name is asked ("the surgeon", "my dog"): the
+    # evidence must speak of it, or the name told would be someone else's.
+    head: str
     names: tuple[str, ...]
     wants: str  # "date", "name", "place" or "thing"
     now: bool  # "these days": the latest statement holds
@@ -106,7 +107,19 @@ def words(text: str) -> list[str]:
     text = re.sub(r"\b(what|who|where|when|how|that|it|he|she|there)'s\b", r"\1 is", text)
     text = re.sub(r"\bi'm\b", "i am", text)
     text = re.sub(r"'s\b|s'(?=\s|$)", "", text)
-    return re.findall(r"[^\W_]+(?:'[^\W_]+)?", text)
+    return re.findall(r"[^\W_]+(?:['-][^\W_]+)*", text)
+
+
+def _named_thing(question: str) -> str:
+    """The thing a name question asks the name of: "the surgeon" in "the name of the
+    surgeon who…", "dog" in "my dog's name", "niece" in "what's my niece called?"."""
+    lowered = question.lower().replace("’", "'")
+    found = re.search(r"\bname of (?:the|my|our|his|her|their) ([\w-]+)", lowered) or re.search(
+        r"([\w-]+?)(?:'s|s')? (?:name|called|named)\b", lowered
+    )
+    if not found or found.group(1) in ASKING:
+        return ""
+    return stem(found.group(1))
 
 
 def last_question(text: str) -> str:
@@ -155,8 +168,17 @@ def memory_question(text: str) -> Asked | None:
     about_then = bool(NOW.search(question) or REMEMBERING.search(question))
     if not own and (general & set(said) or len(said) > 12 or not (about_then or "the" in said)):
         return None
-    # "for a living" asks about work, not about where someone lives.
-    said = words(re.sub(r"\bfor a living\b", "for work", question, flags=re.IGNORECASE))
+    # "for a living" asks about work, not about where someone lives; "going out with" is
+    # dating; "what day of the week" says only which kind of answer is wanted.
+    plain = re.sub(r"\bfor a living\b", "for work", question, flags=re.IGNORECASE)
+    plain = re.sub(r"\b(?:going|go) out with\b", "dating", plain, flags=re.IGNORECASE)
+    plain = re.sub(
+        r"\b(?:what|which)\s+(?:date|day|month|year|time|night|week)(?:\s+of\s+the\s+week)?\b",
+        "what",
+        plain,
+        flags=re.IGNORECASE,
+    )
+    said = words(plain)
     wants = (
         "date"
         if WANTS_DATE.search(question)
@@ -166,9 +188,10 @@ def memory_question(text: str) -> Asked | None:
         if WANTS_NAME.search(question)
         else "thing"
     )
-    skip = ASKING | {"date": TIME_WORDS, "place": PLACE_WORDS}.get(wants, frozenset())
+    skip = ASKING | {"place": PLACE_WORDS}.get(wants, frozenset())
     terms = tuple(dict.fromkeys(stem(w.split("'")[0]) for w in said if w not in skip))
     subject = [stem(n.lower()) for n in names]
+    head = ""
     for i, w in enumerate(said[:-1]):
         # The words after "my", "our" or "the", up to the next asking word.
         if w in ("my", "our", "the", "his", "her", "their"):
@@ -176,10 +199,13 @@ def memory_question(text: str) -> Asked | None:
                 if after in skip:
                     break
                 subject.append(stem(after))
+    if wants == "name":
+        head = _named_thing(plain)
     return Asked(
         question,
         tuple(t for t in terms if t),
         tuple(t for t in dict.fromkeys(subject) if t in terms),
+        head if wants == "name" and head in terms else "",
         names,
         wants,
         bool(NOW.search(question)),
