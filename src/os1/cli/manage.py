@@ -15,6 +15,7 @@ from os1.domain import Persona
 from os1.llm import pull as pulling
 from os1.llm.embedded import BUNDLED_MODEL_FILE
 from os1.llm.openai_compat import list_ollama_models
+from os1.mind.templates import counted
 from os1.options import ModelOptions
 from os1.options import load as load_options
 
@@ -155,7 +156,7 @@ def _persona_text(persona: Persona) -> Text:
     text = Text.assemble(
         (persona.name, "bold #c0392b"),
         f" · {persona.voice} voice · ",
-        f"{persona.sessions_together} sessions together\n",
+        f"{counted(persona.sessions_together, 'session')} together\n",
         ("traits: ", "bold"),
         ", ".join(persona.traits) + "\n",
         ("interests: ", "bold"),
