@@ -40,10 +40,10 @@ def test_entry_retells_the_session_in_complete_sentences(store: SQLiteStore) -> 
 def test_a_grounded_feeling_from_the_model_is_kept(store: SQLiteStore) -> None:
     set_up(store)
     session = record(store, EVENING)
-    persona = reflect(store, ScriptedBackend([" proud of Marisol and her pottery bowl."]), session)
+    persona = reflect(store, ScriptedBackend([" proud of Marisol and the pottery bowl."]), session)
     assert persona is not None
     entry = persona.journal[-1].text
-    assert entry.endswith("I felt proud of Marisol and her pottery bowl.")
+    assert entry.endswith("I felt proud of Marisol and the pottery bowl.")
     assert_complete_sentences(entry)
 
 
@@ -51,6 +51,8 @@ def test_an_invented_feeling_is_dropped() -> None:
     turns: list[Turn] = []  # nothing said: every content word is invented
     assert not grounded("I felt glad she won the lottery.", turns, [USER, COMPANION])
     assert not grounded("I felt glad and she said:", turns, [USER, COMPANION])
+    assert not grounded("I felt it.", turns, [USER, COMPANION])  # no feeling in it
+    assert not grounded("I felt sad for her.", turns, [USER, COMPANION])  # who is "her"?
     assert grounded("I felt glad we talked today.", turns, [USER, COMPANION])
 
 
