@@ -60,7 +60,7 @@ def test_a_capable_model_writes_the_entry_cut_to_complete_sentences(store: SQLit
     set_up(store)
     session = record(store, EVENING)
     written = (
-        "Marisol told me her brother Tomas is moving to Lisbon. "
+        "**Journal, 2 March**\n\nMarisol told me her brother Tomas is moving to Lisbon. "
         "I am glad her pottery bowl came out well. And then she"
     )
     model = ScriptedToolBackend([written])

@@ -3,9 +3,9 @@
 The journal entry says what happened in the session, in the companion's voice and in
 complete sentences. On the embedded Gemma 3 270M base model, entries the model wrote
 were invented and stopped mid-sentence ("…and she said:"), so the entry is built from
-the user's own statements (``retelling``): "Today Priya told me their sister is
-pregnant." The base model may add one sentence on how the companion felt, kept only if
-it is complete and mentions nothing the user did not say. A capable model (one that
+the user's own statements (``retelling``): "Today Sam told me they finished their
+first pottery bowl." The base model may add one sentence on how the companion felt,
+kept only if it is complete and mentions nothing the user did not say. A capable model (one that
 calls tools) writes the entry from the same statements, cut to complete sentences.
 The persona (interests, feelings, traits) is deterministic.
 """
@@ -54,7 +54,7 @@ def closeness(sessions_together: int) -> str:
 
 
 def retold(user: str, told: Sequence[Statement], asked: bool) -> str:
-    """The entry from what the user stated: "Today Priya told me A. Priya also said B,
+    """The entry from what the user stated: "Today Sam told me A. Sam also said B,
     and that C." With nothing stated, it says so plainly."""
     if not told:
         if asked:
@@ -156,7 +156,11 @@ def _capable(
         written = "".join(backend.stream(prompt))
     except BackendError:
         return ""
-    return complete_sentences(written, limit=4)
+    # A heading ("**Journal, 2 March**") or a label line is not part of the entry.
+    lines = [line.strip(" *#_") for line in written.replace("**", "").splitlines()]
+    while lines and not complete_sentences(lines[0], 1):
+        lines.pop(0)
+    return complete_sentences(" ".join(lines), limit=4)
 
 
 def journal_entry(

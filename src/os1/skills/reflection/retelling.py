@@ -103,7 +103,7 @@ THIRD_PERSON = frozenset(_WORDS.values()) | {"them"}
 @dataclass(frozen=True)
 class Statement:
     """One clause the user stated, retold: ``text`` has no final punctuation and starts
-    as it would inside a sentence ("their sister Kavya is pregnant")."""
+    as it would inside a sentence ("their brother Tomas called this morning")."""
 
     turn_id: int
     text: str
