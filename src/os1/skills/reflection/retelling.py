@@ -41,7 +41,7 @@ _SECOND_PERSON = frozenset(
 )
 _LEADING = re.compile(
     r"^(?:(?:and|but|so|then|also|anyway|um+|uh+|er|hmm+|well|oh|actually|honestly)"
-    r"\b,?\s+|(?:yes|yeah|yep|no|nope|ok|okay|right|sure|hey|hi|hello|wow|like)\b[,!.]\s*)+",
+    r"\b,?\s+|(?:yes|yeah|yep|no|nope|ok|okay|right|sure|hey|hi|hello|wow|like|sorry)\b[,!.]\s*)+",
     re.IGNORECASE,
 )
 _FILLERS = re.compile(
@@ -71,7 +71,10 @@ _PHRASES = (
     (re.compile(r"\bI\s+wasn't\b", re.I), "they weren't"),
     (re.compile(r"\bI\s+ain't\b", re.I), "they aren't"),
     # "Amy and I went" → "they and Amy went": "Amy and they" would read oddly.
-    (re.compile(r"\b((?:[Mm]y|[Oo]ur)\s+[a-z]+|[A-Z][a-z]+)\s+and\s+I\b"), r"I and \1"),
+    (re.compile(r"\b((?:[Mm]y|[Oo]ur)\s+[a-z]+|[A-Z][a-z]+)\s+and\s+[Ii]\b"), r"I and \1"),
+    (re.compile(r"^[Mm]e\s+and\s+"), "I and "),  # "me and my dad went"
+    # Fillers of the user's own: "I guess I just miss…" → "they just miss…".
+    (re.compile(r"\b[Ii] (?:guess|mean|suppose),?\s+(?=[Ii]\b|[Ii]'|my\b|we\b|it\b)"), ""),
 )
 _WORDS = {
     "i": "they",

@@ -14,8 +14,9 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 
-from os1.domain import Turn
+from os1.domain import Role, Turn
 from os1.mind.templates import word_list
 from os1.skills.reflection.retelling import PACKAGE, WORD, Seen, statement_sentences
 
@@ -29,6 +30,7 @@ _EMPHASIS = re.compile(
 )
 
 
+@cache
 def excluded() -> frozenset[str]:
     """Words that are never a topic, lowercase."""
     return (
@@ -111,13 +113,16 @@ def recurring(
     turns: Sequence[Turn], exclude: Iterable[str], min_sessions: int = 2, n: int = 5
 ) -> list[Recurring]:
     """What the user keeps coming back to across sessions: topics and people (never the
-    companion or the user), said in at least ``min_sessions`` sessions."""
-    seen, names = Seen.of(turns), _names(exclude)
+    companion or the user), said in at least ``min_sessions`` sessions. 0.6 to 0.8 s
+    for 30,000 turns on this machine's shared CPU (the plain word count it replaced: 0.2 s),
+    once per ended session."""
+    said = [t for t in turns if t.role is Role.USER]
+    seen, names = Seen.of(said), _names(exclude)
     sessions_of: dict[str, set[int]] = defaultdict(set)
     turns_of: dict[str, list[int]] = defaultdict(list)
     counts: Counter[str] = Counter()
     shown: dict[str, str] = {}
-    for turn, sentence in statement_sentences(turns):
+    for turn, sentence in statement_sentences(said):
         for word in {_key(w.text): w for w in _words(sentence, seen, names)}.values():
             key = _key(word.text)
             shown.setdefault(key, word.text)
