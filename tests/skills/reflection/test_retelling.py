@@ -27,6 +27,9 @@ def test_first_person_becomes_third_person() -> None:
     )
     assert third_person("We moved to the US with our dog") == "they moved to the US with their dog"
     assert third_person("i've been busy, it's mine") == "they've been busy, it's theirs"
+    assert third_person("Me and my dad went fishing") == "they and their dad went fishing"
+    assert third_person("my roommate and i cooked") == "they and their roommate cooked"
+    assert third_person("I guess I just miss home") == "they just miss home"
 
 
 def test_questions_are_told_apart_from_statements() -> None:
@@ -69,3 +72,20 @@ def test_statements_leave_out_questions_requests_and_the_companion(store: SQLite
     assert not any("remind" in t.lower() or "name it" in t for t in told)
     picked = salient(found, 3)
     assert len(picked) == 3 and [p.turn_id for p in picked] == sorted(p.turn_id for p in picked)
+
+
+def test_a_long_sentence_is_cut_only_between_clauses(store: SQLiteStore) -> None:
+    set_up(store)
+    long = (
+        "We drove for nine hours through the mountains and the rain was so heavy that we had "
+        "to stop twice, but the cabin was worth it and I slept for ten hours straight."
+    )
+    rambling = " ".join(["I kept thinking about the old house on the hill"] * 4) + "."
+    session = record(store, [(USER, long), (USER, rambling)])
+    told = [s.text for s in statements(store.turns(session), COMPANION, USER)]
+    assert told == [
+        "they drove for nine hours through the mountains and the rain was so heavy that they "
+        "had to stop twice",
+        "the cabin was worth it",
+        "they slept for ten hours straight",
+    ]  # the rambling sentence has no clause short enough: left out, not cut
