@@ -106,7 +106,8 @@ def test_first_run_then_ask_then_stored_turn(tmp_path: Path, model_path: Path) -
     assert slept.returncode == 0, slept.stderr
     history = json.loads(_os1(home, "persona", "history", "--json").stdout)
     assert len(history) == 2
-    assert history[-1]["persona"]["journal"][-1]["text"].startswith("Today Theodore and I")
+    entry = history[-1]["persona"]["journal"][-1]["text"]
+    assert entry.startswith("Today Theodore ") and entry[-1] in ".!?"
 
 
 LOCOMO = ROOT.parent / "shared" / "benchdata" / "locomo" / "locomo-dev.json"

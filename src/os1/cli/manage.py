@@ -17,6 +17,7 @@ from os1.llm import pull as pulling
 from os1.llm.base import BackendError
 from os1.llm.embedded import BUNDLED_MODEL_FILE
 from os1.llm.openai_compat import list_models, list_ollama_models
+from os1.mind.templates import counted
 from os1.options import ModelOptions
 
 
@@ -286,7 +287,7 @@ def _persona_text(persona: Persona) -> Text:
     text = Text.assemble(
         (persona.name, "bold #c0392b"),
         f" · {persona.voice} voice · ",
-        f"{persona.sessions_together} sessions together\n",
+        f"{counted(persona.sessions_together, 'session')} together\n",
         ("traits: ", "bold"),
         ", ".join(persona.traits) + "\n",
         ("interests: ", "bold"),

@@ -30,3 +30,8 @@ def one_line(text: str) -> str:
 def fill(template: str, **values: str) -> str:
     # safe_substitute: a "$" typed by the user inside a value is never re-expanded.
     return Template(template).safe_substitute(values)
+
+
+def counted(n: int, noun: str, plural: str = "") -> str:
+    """A count that reads naturally: "1 session", "3 sessions"."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

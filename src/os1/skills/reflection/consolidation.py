@@ -1,29 +1,27 @@
 """Consolidation, on ``os1 sleep`` or when a session ends: what the session was about,
 who the user is now, and what keeps coming up.
 
-Summaries are extractive (the most important things actually said, and the facts
-drawn from them), so even the smallest model leaves faithful ones; every summary keeps
-links to the turns it came from, so forgetting a turn removes its summaries too.
+Summaries are extractive: the user's own statements (never their questions, never the
+companion's replies), retold in the third person and cut to their most telling clauses
+("01 May 2023: Theodore said they live in Los Angeles, and that their sister Ann moved
+to Paris last year."), so even the smallest model leaves faithful ones. Every summary
+keeps links to the turns it came from, so forgetting a turn removes its summaries too.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import replace
 
 from os1.domain import Fact, Role, Summary, UserProfile
 from os1.memory.stores import Store
-from os1.mind.templates import one_line, word_list
-from os1.skills.reflection.journal import PACKAGE, WORD
+from os1.mind.templates import counted
+from os1.skills.reflection.retelling import and_that, is_question, salient, sentences, statements
+from os1.skills.reflection.words import recurring, topics
 
-MAX_SUMMARY_TURNS = 3
+MAX_SUMMARY_STATEMENTS = 3
+MAX_SUMMARY_CHARS = 320
 MAX_PROFILE_VALUES = 3
-
-
-def first_sentence(text: str, limit: int = 160) -> str:
-    sentence = re.split(r"(?<=[.!?])\s", one_line(text), maxsplit=1)[0]
-    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def summarize_session(store: Store, session_id: int) -> Summary | None:
@@ -31,15 +29,30 @@ def summarize_session(store: Store, session_id: int) -> Summary | None:
     if not turns:
         return None
     store.summaries.clear("session", session_id)
-    picked = sorted(turns, key=lambda t: (-t.importance, t.id))[:MAX_SUMMARY_TURNS]
-    picked.sort(key=lambda t: t.id)
-    facts = store.facts.from_turns(t.id for t in turns)
-    said = "; ".join(f"{t.speaker}: {first_sentence(t.text)}" for t in picked)
-    text = f"{turns[0].created_at:%d %B %Y}: {said}"
-    if facts:
-        text += " Learned: " + "; ".join(f.text for f in facts[:5]) + "."
-    sources = {t.id for t in picked} | {s for f in facts[:5] for s in f.source_turn_ids}
-    return store.summaries.add("session", text, sorted(sources), session_id=session_id)
+    persona = store.persona()
+    user_turns = [t for t in turns if t.role is Role.USER]
+    companion = persona.name if persona is not None else ""
+    if not companion:
+        companion = next((t.speaker for t in turns if t.role is Role.COMPANION), "")
+    user = user_turns[0].speaker if user_turns else ""
+    facts = store.facts.from_turns(t.id for t in user_turns)
+    about = topics(turns, [companion, user])
+    fact_turns = (s for f in facts for s in f.source_turn_ids)
+    told = salient(
+        statements(turns, companion, user, fact_turns, about),
+        MAX_SUMMARY_STATEMENTS,
+        max_chars=MAX_SUMMARY_CHARS,
+    )
+    day = f"{turns[0].created_at:%d %B %Y}"
+    if told:
+        said = f"{user} said {and_that([s.text for s in told])}."
+        sources = sorted({s.turn_id for s in told})
+    else:
+        questions = sum(1 for t in user_turns for s in sentences(t.text) if is_question(s))
+        who = " and ".join(n for n in (user, companion) if n) or "They"
+        said = f"{user} asked {counted(questions, 'question')}." if questions else f"{who} talked."
+        sources = [t.id for t in user_turns] or [turns[0].id]
+    return store.summaries.add("session", f"{day}: {said}", sources, session_id=session_id)
 
 
 def update_profile(store: Store) -> UserProfile | None:
@@ -68,31 +81,22 @@ def update_profile(store: Store) -> UserProfile | None:
 
 
 def insights(store: Store, min_sessions: int = 2) -> list[Summary]:
-    """Topics the user returns to across sessions, for the persona to grow from."""
+    """Topics and people the user returns to across sessions, for the persona to grow
+    from; never the companion itself, never a stop or question word."""
     profile = store.profile()
     if profile is None:
         return []
-    stop = word_list("stopwords", PACKAGE) | {profile.name.lower()}
-    sessions_of: dict[str, set[int]] = defaultdict(set)
-    turns_of: dict[str, list[int]] = defaultdict(list)
-    counts: Counter[str] = Counter()
-    for turn in store.turns():
-        if turn.role is not Role.USER:
-            continue
-        for word in {w.strip("'-") for w in WORD.findall(turn.text.lower())}:
-            if word not in stop and len(word) > 3:
-                sessions_of[word].add(turn.session_id)
-                turns_of[word].append(turn.id)
-                counts[word] += 1
-    recurring = [w for w, _ in counts.most_common() if len(sessions_of[w]) >= min_sessions][:5]
+    persona = store.persona()
+    exclude = [profile.name, *([persona.name] if persona is not None else [])]
+    found = recurring(store.turns(), exclude, min_sessions)
     store.summaries.clear("insight")
     return [
         store.summaries.add(
             "insight",
-            f"{profile.name} keeps coming back to {word} ({len(sessions_of[word])} sessions).",
-            turns_of[word][-20:],
+            f"{profile.name} keeps coming back to {r.word} ({counted(r.sessions, 'session')}).",
+            r.turn_ids,
         )
-        for word in recurring
+        for r in found
     ]
 
 
