@@ -13,6 +13,7 @@ import pytest
 from os1.domain import Persona, UserProfile
 from os1.llm.base import estimate_tokens
 from os1.llm.openai_compat import OpenAICompatBackend
+from os1.memory.ingest import Memorizer
 from os1.memory.recall.embedding import load_embedder
 from os1.memory.recall.retrieval import KeywordRetriever
 from os1.memory.storage.sqlite import SQLiteStore
@@ -101,3 +102,24 @@ def test_intents_catch_a_paraphrase_by_meaning_and_leave_small_talk() -> None:
     assert question is not None and question[0].name == "list"
     for talk in ("I had a lovely walk by the sea today", "Do you like Mondays?", "Tell me a joke"):
         assert matcher.match(talk) is None, talk
+
+
+def test_a_capable_model_recalls_the_users_own_words_through_its_tool(
+    store: SQLiteStore, fake: FakeOpenAIServer
+) -> None:
+    turns = capable_turns(store, fake)
+    fake.answers = ["I'm sorry to hear that."]
+    list(turns.run("My ex-wife Catherine wants me to sign the divorce papers."))
+    Memorizer(store, []).index()  # the facts, extracted from the user's words
+    fake.answers = [
+        [FakeToolCall("call_1", "recall_memory", json.dumps({"question": "Who is Catherine?"}))],
+        "Catherine is your ex-wife.",
+    ]
+    found = list(turns.run("Who is Catherine?"))
+    assert said(found) == "Catherine is your ex-wife."
+    result = json.loads(fake.requests[-1]["body"]["messages"][-1]["content"])["result"]
+    recalled = json.loads(result)
+    assert "your ex-wife" in recalled["told"].lower()
+    assert {"fact": "Theodore ex-wife: Catherine", "since": recalled["facts"][0]["since"]} in (
+        recalled["facts"]
+    )

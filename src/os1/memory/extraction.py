@@ -71,6 +71,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
         "{rel}",
     ),
     (_p(rf"{_NAME} is {_MY} (?P<rel>{_REL})\b", False), "relationship", "{rel}"),
+    (
+        _p(rf"{_NAME}, {_MY} (?:old |former |late )?(?P<rel>{_REL})\b", False),
+        "relationship",
+        "{rel}",
+    ),
     (_p(rf"{_I} (?:live|am living|'m living) in {_THING}"), "place", "lives in"),
     (_p(rf"{_I} (?:just )?(?:moved|relocated) to {_THING}"), "place", "lives in"),
     (_p(rf"{_I}(?: am|'m) from {_THING}"), "place", "from"),
@@ -101,7 +106,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (_p(rf"{_I} (?:will|'ll|want to|plan to|intend to) {_THING}"), "plan", "plans to"),
     (_p(rf"{_I} (?:went|traveled|travelled|flew|drove) to {_THING}"), "event", "went to"),
     (
-        _p(rf"{_I} (?:visited|attended|joined|started|finished|adopted|bought|got) {_THING}"),
+        _p(rf"{_I} (?:visited|attended|joined|started|finished|adopted|bought) {_THING}"),
         "event",
         "did",
     ),
@@ -176,13 +181,22 @@ QUESTION_START = re.compile(
 )
 
 
+def is_question(sentence: str) -> bool:
+    """A question, with its question mark or (typed quickly) without one: "whats my dogs
+    name again". "Is my favourite thing to cook." ends like a statement and is one."""
+    sentence = sentence.strip()
+    if sentence.endswith("?"):
+        return True
+    return bool(QUESTION_START.match(sentence)) and not sentence.endswith((".", "!"))
+
+
 def extract_rules(text: str, speaker: str) -> list[ExtractedFact]:
     """Facts stated in ``text`` by ``speaker`` (call it with the user's own turns only);
     questions state nothing ("What is my sister's name?" is not a sister called What)."""
     found: dict[tuple[str, str], ExtractedFact] = {}
     base = importance(text)
     for sentence in _sentences(text):
-        if sentence.endswith("?") or QUESTION_START.match(sentence):
+        if is_question(sentence):
             continue
         for pattern, kind, predicate in PATTERNS:
             for match in pattern.finditer(sentence):

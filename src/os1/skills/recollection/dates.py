@@ -27,7 +27,8 @@ PAST = re.compile(
 _DAY = r"(?P<day>" + "|".join(WEEKDAYS) + r")(?!s)"
 PHRASE = re.compile(
     r"\b(?:(?P<which>last|next|this|on|on the|that)\s+)?" + _DAY + r"\b"
-    r"|\b(?P<rel>yesterday|today|tonight|tomorrow|this morning|this evening)\b"
+    r"|\b(?P<rel>(?:the )?day after tomorrow|(?:the )?day before yesterday|yesterday|today|"
+    r"tonight|tomorrow|this morning|this evening)\b"
     r"|\b(?P<n>\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|couple of|few)\s+"
     r"(?P<unit>day|week|month|year)s?\s+ago(?:\s+today)?\b"
     r"|\b(?P<span>last|next)\s+(?P<sunit>month|year)\b"
@@ -56,8 +57,13 @@ def resolve(phrase: re.Match[str], sentence: str, told: datetime) -> str | None:
             offset = back
         return day_text(day + timedelta(days=offset), told)
     if phrase.group("rel"):
-        rel = phrase.group("rel").lower()
-        offset = {"yesterday": -1, "tomorrow": 1}.get(rel, 0)
+        rel = phrase.group("rel").lower().removeprefix("the ")
+        offset = {
+            "yesterday": -1,
+            "tomorrow": 1,
+            "day after tomorrow": 2,
+            "day before yesterday": -2,
+        }.get(rel, 0)
         return day_text(day + timedelta(days=offset), told)
     if phrase.group("unit"):
         n_text = phrase.group("n").lower()
@@ -106,7 +112,8 @@ def has_time(sentence: str) -> bool:
         PHRASE.search(sentence)
         or re.search(
             r"\b(?:january|february|march|april|may|june|july|august|september|october|"
-            r"november|december|\d{1,2}(?:st|nd|rd|th)|\d{4})\b",
+            r"november|december|\d{1,2}(?:st|nd|rd|th)|\d{4}|mondays|tuesdays|wednesdays|"
+            r"thursdays|fridays|saturdays|sundays)\b",
             sentence,
             re.IGNORECASE,
         )

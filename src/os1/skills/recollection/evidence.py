@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from os1.domain import Role, Turn
-from os1.memory.extraction import QUESTION_START
+from os1.memory.extraction import is_question
 from os1.memory.recall.stemmer import stem
 from os1.mind.templates import word_list
 from os1.skills.recollection.dates import has_time
@@ -39,6 +39,7 @@ LACKING = 0.6
 LATEST_BONUS = 0.35
 SECOND_SHARE = 0.9
 ABSENT_WEIGHT = 0.5
+POINTING = re.compile(r"(?i)(?:it|is|it's|that|that's|this|she|he|they|was)\b")
 # At most this many clauses of one turn are told back.
 MAX_TOLD = 3
 PACKAGE = "os1.skills.recollection"
@@ -82,7 +83,7 @@ def clauses(turn: Turn) -> list[Clause]:
     out: list[Clause] = []
     for sentence in re.split(r"(?<=[.!?])\s+|\n+", turn.text):
         sentence = sentence.strip()
-        if not sentence or sentence.endswith("?") or QUESTION_START.match(sentence):
+        if not sentence or is_question(sentence):
             continue
         parts = re.split(r",\s+and\s+|;\s+|\s+but\s+|\s+-\s+|\s+—\s+", sentence)
         merged: list[str] = []
@@ -103,10 +104,7 @@ def statements(turns: Sequence[Turn], asking: str = "") -> list[Turn]:
     return [
         t
         for t in turns
-        if t.role is Role.USER
-        and not t.text.strip().endswith("?")
-        and not QUESTION_START.match(t.text)
-        and t.text.strip() != asking.strip()
+        if t.role is Role.USER and not is_question(t.text) and t.text.strip() != asking.strip()
     ]
 
 
@@ -162,6 +160,7 @@ def find(
     # Someone who writes all in lower case names no one in capitals: a name cannot be seen.
     capitals = sum(bool(re.search(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]", c.text)) for c in pool)
     wants = asked.wants if asked.wants == "date" or capitals * 10 >= len(pool) else "thing"
+    proper = proper_nouns(pool)
     ranked: list[tuple[float, Clause]] = []
     for c in pool:
         whole = said_in[c.turn.id]
@@ -171,8 +170,8 @@ def find(
             continue  # "the surgeon's name" is not the name of someone else in the turn
         own = cover(c.stems)
         score = own + TURN_CREDIT * max(cover(whole) - own, 0.0)
-        if _holds(wants, c.text, skip):
-            score += ANSWER_BONUS
+        if _holds(wants, c.text, skip, proper):
+            score += ANSWER_BONUS if own > 0 else 0.0
         elif wants != "thing":
             score *= LACKING
         if asked.now and len(times) > 1:
@@ -186,14 +185,16 @@ def find(
     chosen = ranked[0][1]
     whole_cover = cover(said_in[chosen.turn.id])
     others = [t for t in asked.terms if t not in subject]
-    if (
-        others
-        and cover(said_in[chosen.turn.id], others) / (sum(idf[t] for t in others) / total) < FLOOR
-    ):
+    # What holds the answer asked for ("from Alicante" for "where does my mother live?")
+    # need say less of the rest.
+    holds = wants != "thing" and _holds(wants, chosen.text, skip, proper)
+    floor = (0.0 if wants == "place" else FLOOR / 2) if holds else FLOOR
+    share = sum(idf[t] for t in others) / total
+    if others and cover(said_in[chosen.turn.id], others) / share < floor:
         return None  # it speaks of the subject, but says nothing of what is asked
     if whole_cover < FLOOR:
         return None
-    told = _told(asked, chosen, by_turn[chosen.turn.id], skip, credit)
+    told = _told(asked, chosen, by_turn[chosen.turn.id], skip, credit, proper)
     # An open question ("what should you know about what I eat?") may be answered by two
     # statements that score alike: both are told, the best first.
     if asked.wants == "thing" and not asked.now:
@@ -204,20 +205,39 @@ def find(
     return Evidence(chosen.turn, told, whole_cover)
 
 
-def _holds(wants: str, text: str, skip: set[str]) -> bool:
+def _holds(wants: str, text: str, skip: set[str], proper: frozenset[str] = frozenset()) -> bool:
     if wants == "date":
         return has_time(text)
     if wants in ("name", "place"):
-        # A capitalised word that is not the clause's first, nor a common word: a name.
-        found = [m.group(0) for m in re.finditer(r"\b[A-Z][\w'.&-]*\w", text) if m.start() > 0]
+        # A capitalised word that is not the clause's first (unless the user writes it
+        # capitalised everywhere: a name), nor a common word, nor a nationality.
+        found = [
+            m.group(0)
+            for m in re.finditer(r"\b[A-Z][\w'.&-]*\w", text)
+            if m.start() > 0 or m.group(0) in proper
+        ]
         return any(
             n.lower() not in skip
             and n.lower() not in _common()
             and n.lower() not in CALENDAR
             and not n.startswith("I'")
+            and not n.endswith(("ish", "ese", "ian"))
             for n in found
         )
     return False
+
+
+def proper_nouns(pool: Sequence[Clause]) -> frozenset[str]:
+    """Words the user writes capitalised at the start of a clause at least twice and
+    never in lower case: names ("Nuria, my sous chef, …", "Nuria is happy …")."""
+    first: dict[str, int] = {}
+    lower: set[str] = set()
+    for c in pool:
+        found = re.findall(r"\b[\w'-]+", c.text)
+        if found and found[0][:1].isupper():
+            first[found[0]] = first.get(found[0], 0) + 1
+        lower.update(w for w in found if w[:1].islower())
+    return frozenset(w for w, n in first.items() if n >= 2 and w.lower() not in lower)
 
 
 @cache
@@ -231,6 +251,7 @@ def _told(
     siblings: list[Clause],
     skip: set[str],
     credit: Callable[[str, frozenset[str]], float],
+    proper: frozenset[str],
 ) -> tuple[Clause, ...]:
     """The clauses to tell back: the best; the one with the date or the name when the
     best lacks it; others of its turn that hold words of the question it lacks; the one
@@ -238,8 +259,10 @@ def _told(
     picked = [chosen]
     if asked.now:
         return (chosen,)
-    if not _holds(asked.wants, chosen.text, skip) and asked.wants != "thing":
-        holding = [c for c in siblings if c is not chosen and _holds(asked.wants, c.text, skip)]
+    if not _holds(asked.wants, chosen.text, skip, proper) and asked.wants != "thing":
+        holding = [
+            c for c in siblings if c is not chosen and _holds(asked.wants, c.text, skip, proper)
+        ]
         if holding:
             picked.append(min(holding, key=lambda c: abs(c.position - chosen.position)))
     missing = [t for t in asked.terms if not credit(t, chosen.stems)]
@@ -250,6 +273,9 @@ def _told(
             picked.append(c)
             missing = [t for t in missing if not credit(t, c.stems)]
     short = len(chosen.text.split())
-    if chosen.position > 0 and (short < 5 or (short < 7 and len(picked) == 1)):
+    # A short clause, or one that begins by pointing back ("Is my favourite thing…",
+    # "It's the café…"), is told with the one before it.
+    pointing = bool(POINTING.match(chosen.text))
+    if chosen.position > 0 and (short < 5 or pointing or (short < 7 and len(picked) == 1)):
         picked.extend(c for c in siblings if c.position == chosen.position - 1)
     return tuple(sorted(picked, key=lambda c: c.position))

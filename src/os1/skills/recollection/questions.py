@@ -76,6 +76,14 @@ ASKING = frozenset(
 )
 
 
+# Verbs a question puts after its subject ("where does my mum live?").
+VERBS = frozenset(
+    "live lives living work works working do does did go goes going like likes love loves "
+    "call calls study studying learn learning play playing drive driving eat eats drink "
+    "drinks teach teaches sing sings cook cooks support supports root listen listens make "
+    "makes want wants need needs attend attends run runs use uses wear wears read reads "
+    "watch watches".split()
+)
 CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april "
     "may june july august september october november december christmas easter".split()
@@ -195,9 +203,9 @@ def memory_question(text: str) -> Asked | None:
     for i, w in enumerate(said[:-1]):
         # The words after "my", "our" or "the", up to the next asking word.
         if w in ("my", "our", "the", "his", "her", "their"):
-            for after in said[i + 1 : i + 3]:
-                if after in skip:
-                    break
+            for n, after in enumerate(said[i + 1 : i + 3]):
+                if after in skip or (n and after in VERBS):
+                    break  # "my mum live": the subject is "mum"
                 subject.append(stem(after))
     if wants == "name":
         head = _named_thing(plain)
