@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from os1.domain import Persona, Scheduled, SkillMigration, ToolSpec, UserProfile
 from os1.llm.base import LLMBackend
+from os1.memory.recall.embedding import Embedder
 from os1.memory.recall.retrieval import Retriever
 from os1.memory.stores import Store
 
@@ -63,6 +64,8 @@ class SkillContext:
     model: LLMBackend | None = None
     # Recall over everything said (the companion's own), for skills that answer from it.
     recall: Retriever | None = None
+    # A sentence embedder (MiniLM, when loaded), for skills that compare meanings.
+    embedder: Embedder | None = None
 
     def now(self) -> datetime:
         """Now, timezone-aware, in the user's zone."""

@@ -96,6 +96,7 @@ class TurnRunner:
         self.timezone = timezone or ZoneInfo("UTC")
         self.clock = clock
         self.intents = IntentMatcher(skills.intents, embedder)
+        self.embedder = embedder
         self.tools: dict[str, Tool] = {t.spec.name: t for t in skills.tools}
         # Asked once: an isinstance check against a Protocol costs about 70 µs.
         backend = companion.backend
@@ -119,6 +120,7 @@ class TurnRunner:
             self.services,
             c.backend,
             c.retriever,
+            self.embedder,
         )
 
     # --- the turn -----------------------------------------------------------------

@@ -62,13 +62,19 @@ def answer(text: str, context: SkillContext) -> Outcome:
         return who
     recalled = context.recall.recall(asked.text, evidence.CANDIDATES, floor=False)
     names = [context.profile.name, context.persona.name]
-    found = evidence.find(asked, [r.turn for r in recalled], names, _aliases(facts))
+    found = evidence.find(
+        asked, [r.turn for r in recalled], names, _aliases(facts), embedder=context.embedder
+    )
     if found is None:
         return Outcome(replies()["unknown"], data={"evidence": []})
     parts: list[str] = []
     for turn in dict.fromkeys(c.turn for c in found.clauses):
         said_at = turn.created_at.astimezone(context.timezone)
-        said = " ".join(told_back(c.text, said_at) for c in found.clauses if c.turn is turn)
+        said = " ".join(
+            told_back(c.text, said_at, latest_only=asked.now)
+            for c in found.clauses
+            if c.turn is turn
+        )
         key = "told" if not parts else "told_also"
         parts.append(fill(replies()[key], when=when_said(said_at, context.now()), said=said))
     reply = " ".join(parts)

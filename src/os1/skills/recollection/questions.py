@@ -103,6 +103,9 @@ class Asked:
     # For a name question, the thing whose name is asked ("the surgeon", "my dog"): the
     # evidence must speak of it, or the name told would be someone else's.
     head: str
+    # What the evidence must name, every one: the question's names, and the last word of
+    # each "my …" ("my chess rating": rating, not only chess).
+    required: tuple[str, ...]
     names: tuple[str, ...]
     wants: str  # "date", "name", "place" or "thing"
     now: bool  # "these days": the latest statement holds
@@ -200,13 +203,18 @@ def memory_question(text: str) -> Asked | None:
     terms = tuple(dict.fromkeys(stem(w.split("'")[0]) for w in said if w not in skip))
     subject = [stem(n.lower()) for n in names]
     head = ""
+    required = list(subject)
     for i, w in enumerate(said[:-1]):
         # The words after "my", "our" or "the", up to the next asking word.
         if w in ("my", "our", "the", "his", "her", "their"):
+            window: list[str] = []
             for n, after in enumerate(said[i + 1 : i + 3]):
                 if after in skip or (n and after in VERBS):
                     break  # "my mum live": the subject is "mum"
-                subject.append(stem(after))
+                window.append(stem(after))
+            subject.extend(window)
+            if window and w != "the":
+                required.append(window[-1])
     if wants == "name":
         head = _named_thing(plain)
     return Asked(
@@ -214,6 +222,7 @@ def memory_question(text: str) -> Asked | None:
         tuple(t for t in terms if t),
         tuple(t for t in dict.fromkeys(subject) if t in terms),
         head if wants == "name" and head in terms else "",
+        tuple(t for t in dict.fromkeys(required) if t in terms),
         names,
         wants,
         bool(NOW.search(question)),

@@ -61,8 +61,26 @@ def when_said(moment: datetime, today: datetime) -> str:
     return text if moment.year == today.year else f"{text} {moment.year}"
 
 
-def told_back(text: str, said_at: datetime) -> str:
+# "Small confession:", "Big change:", "Other news, less nice:" open a clause, and say
+# nothing of what happened.
+_PREAMBLE = re.compile(r"^(?:[\w' ,-]{2,30}):\s+(?=\S)")
+# ", not Thursdays" after what holds now: the old value, said only to be left behind.
+_NOT_OLD = re.compile(r",?\s+(?:not|no longer|instead of)\s+[^,.;!?]+(?=[,.;!?]|$)", re.I)
+
+
+def told_back(text: str, said_at: datetime, latest_only: bool = False) -> str:
     """A clause of the user's, dated and turned round: "you started at Harbourside two
-    weeks ago today (14 October)"."""
+    weeks ago today (14 October)". ``latest_only``: what holds now, without the value it
+    replaced ("chess club is on Wednesdays now")."""
+    text = _PREAMBLE.sub("", text.strip())
+    if latest_only:
+        text = _NOT_OLD.sub("", text)
+    # "on Wednesdays" is a habit: "every Wednesday".
+    text = re.sub(
+        r"\bon (Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)days\b",
+        lambda m: f"every {m.group(1)}day",
+        text,
+        flags=re.IGNORECASE,
+    )
     said = second_person(dated(text.strip(), said_at))
     return said if said.endswith((".", "!", "?")) else said + "."
