@@ -12,7 +12,7 @@ What is measured besides accuracy:
 
 - ``generic_reply_rate``: the share of the companion's replies during the told sessions
   that are two words or fewer, or a bare question of three words or fewer ("Why?",
-  "Really?", "What do you mean?").
+  "Really?", "Are you sure?").
 - ``facts.precision``: on a random sample of each life's stored facts (seeded by the
   life's id), the share that this rule, written before any tuning, judges true to the
   user's turns: a fact is true when (a) one of its source turns is a user turn that is

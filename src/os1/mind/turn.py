@@ -61,7 +61,7 @@ from os1.mind.events import (
 )
 from os1.mind.intents import IntentMatcher, answer
 from os1.mind.plugins import Skills
-from os1.mind.replies import generic
+from os1.mind.replies import follow_up, generic
 from os1.mind.skill import JobRun, JobWhen, Outcome, Proposal, Services, SkillContext, Tool
 from os1.mind.speculation import Speculation
 
@@ -372,6 +372,12 @@ class TurnRunner:
             )
             assert self._tool_model is not None  # calls come only from a model that makes them
             pieces = self._tool_model.stream_tools(prompt, cancel)
+        if self._continues and not cancel.cancelled and prompt is not None and generic(reply.text):
+            # Still "Yes." after going on: a warm line follows, never a bare word.
+            more = follow_up(reply.user_turn.text, companion.profile.name)
+            more = f" {more}" if reply.text.strip() and not reply.text.endswith(" ") else more
+            reply.text += more
+            yield Token(more)
         reply.text = reply.text.strip()
         reply.status = TurnStatus.INTERRUPTED if cancel.cancelled else TurnStatus.COMPLETE
 
