@@ -95,6 +95,35 @@ def test_rules_extract_relationships_places_and_work() -> None:
     assert extract_rules("Nice weather today.", "Theodore") == []
 
 
+def test_rules_state_nothing_from_questions_and_keep_values_whole() -> None:
+    assert extract_rules("What is my sister's name?", "Alice") == []
+    assert extract_rules("whats my dogs name again", "Alice") == []
+    facts = {
+        (f.predicate, f.value)
+        for f in extract_rules(
+            'I work at BeautifulHandwrittenLetters.com now. I love a song called "The Moon Song".',
+            "Theodore",
+        )
+    }
+    assert ("works at", "BeautifulHandwrittenLetters.com") in facts
+    assert ("likes", 'a song called "The Moon Song"') in facts
+    facts = {
+        (f.predicate, f.value)
+        for f in extract_rules(
+            "Gareth, my old boss, looked sad. I'm a UX designer at Fernhill.", "Priya"
+        )
+    }
+    assert {("boss", "Gareth"), ("works at", "Fernhill")} <= facts
+
+
+def test_facts_come_from_the_users_words_never_the_companions(store: Store) -> None:
+    session = store.start_session()
+    store.add_turn(session.id, Role.COMPANION, "Alice", "I work at the Moon Bakery.")
+    store.add_turn(session.id, Role.USER, "Theodore", "My friend Amy makes films.")
+    Memorizer(store, []).index()
+    assert [f.text for f in store.facts.list()] == ["Theodore friend: Amy"]
+
+
 def test_model_structured_output_is_validated() -> None:
     raw = (
         'Sure! {"facts": [{"kind": "place", "subject": "Theodore", "predicate": "lives in",'
@@ -130,6 +159,27 @@ def test_recall_finds_the_right_turn_and_returns_exactly_k(memory: tuple) -> Non
     assert len(hits) == 4
     assert names[hits[0][0].id] == "s1t1"
     assert len(retriever.search("anything at all", 50)) == len(names)  # never more than exist
+
+
+def test_recall_prefers_statements_drops_repeats_and_has_a_floor(memory: tuple) -> None:
+    store, retriever, names = memory
+    session = store.start_session(at=T0 + timedelta(weeks=4))
+    for _ in range(3):
+        store.add_turn(
+            session.id,
+            Role.COMPANION,
+            "Samantha",
+            "Oh, I know Griffith Park.",
+            at=T0 + timedelta(weeks=4),
+        )
+    hits = [t.text for t, _ in retriever.search("Griffith Park", 6)]
+    assert hits.count("Oh, I know Griffith Park.") == 1 and len(hits) == 6  # still exactly k
+    # What was never said finds nothing above the floor; what was said still does.
+    assert retriever.search("quantum chromodynamics lecture notes", 5, relevant_only=True) == []
+    found = retriever.search("Where does my sister live?", 5, relevant_only=True)
+    assert found and names[found[0][0].id] == "s1t1"
+    recalled = retriever.recall("Where does my sister live?", 5)
+    assert [r.turn.id for r in recalled] == [t.id for t, _ in found]
 
 
 def test_recall_understands_time(memory: tuple) -> None:

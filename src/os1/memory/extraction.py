@@ -119,6 +119,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str, str], ...] = (
 )
 _CLAUSE_END = re.compile(
     r"\s(?:and|but|because|so|which|who|when|while|though|although|since|if)\s|"
+    r"\s(?:now|again|anymore|any more|these days)(?=\s*$)|"
     r"\s(?:yesterday|today|tonight|tomorrow|last|next|this|in (?:the )?(?:morning|evening|"
     r"january|february|march|april|may|june|july|august|september|october|november|december"
     r"|\d{4})|on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))\b",
