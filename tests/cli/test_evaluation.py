@@ -194,3 +194,29 @@ def test_eval_companion_rejects_a_file_in_another_format(
     broken.write_text('{"format": "os1-companion-eval/1", "conversations": [{"id": 1}]}')
     code, out = run("eval", "companion", "--data", str(broken))
     assert code == 1 and "conversation 1: malformed" in out
+
+
+def test_eval_companion_runs_against_a_capable_model(home: Path, tmp_path: Path) -> None:
+    """The same benchmark on a capable model (the FAKE OpenAI server): its probes go to the
+    model with the skills' tools, and a recall_memory call gets the user's own words."""
+    from tests.support.fake_openai_server import FakeToolCall, running
+
+    data = tmp_path / "lives.json"
+    lives = tiny_lives()
+    lives["conversations"][0]["probes"] = lives["conversations"][0]["probes"][:1]  # type: ignore[index]
+    data.write_text(json.dumps(lives))
+    with running(reply="Ines") as fake:
+        assert run("model", "use", "openai", "--url", f"{fake.url}/v1")[0] == 0
+        # The told turns get the fake's plain reply; the probe calls the tool, then answers
+        # from its result (turns are the requests that offer tools).
+        call = FakeToolCall("c1", "recall_memory", json.dumps({"question": "Who is Anselm?"}))
+        fake.tool_answers = ["How lovely.", "Tell me more.", "Sleep well."]
+        fake.tool_answers += [[call], "Anselm is your brother."]
+        code, out = run("eval", "companion", "--data", str(data), "--json", "--verbose")
+        assert code == 0, out
+        sent = [r["body"]["messages"] for r in fake.requests]
+    report = json.loads(out)
+    assert report["probes"][0]["reply"] == "Anselm is your brother."
+    assert report["overall"]["accuracy"] == 1.0 and report["model"] != "embedded"
+    tool_result = json.loads(sent[-1][-1]["content"])["result"]
+    assert "Anselm is your brother" in json.loads(tool_result)["told"]

@@ -120,6 +120,9 @@ class FakeOpenAIServer:
         self.token_delay_s = 0.0
         # The next replies, in order (text, or tool calls); then ``reply`` for the rest.
         self.answers: list[Answer] = []
+        # Scripted replies only for requests that offer tools (a turn), while the others
+        # (naming, reflection) get ``reply``: tests need not count the model's other uses.
+        self.tool_answers: list[Answer] = []
         self.fragment_chars = 5
         self.interleave = False
         # False: answer with one JSON completion even when asked to stream, as some
@@ -172,7 +175,10 @@ class FakeOpenAIServer:
                 if problem:
                     self._json(400, {"error": {"message": problem}})
                     return
-                answer = fake.answers.pop(0) if fake.answers else fake.reply
+                if fake.tool_answers and body.get("tools"):
+                    answer = fake.tool_answers.pop(0)
+                else:
+                    answer = fake.answers.pop(0) if fake.answers else fake.reply
                 if not body.get("stream") or not fake.streams:
                     self._json(200, {"choices": [_whole(answer)]})
                     return

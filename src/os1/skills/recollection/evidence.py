@@ -40,6 +40,9 @@ SUBJECT_WEIGHT = 2.0
 # lacking it keeps this share of its score.
 ANSWER_BONUS = 0.25
 LACKING = 0.6
+LACKING_DATE = 0.4
+# For "these days", what scores this share of the best may be told instead, if newer.
+NOW_SHARE = 0.8
 LATEST_BONUS = 0.35
 SECOND_SHARE = 0.9
 # Recall's order of the turns (BM25 and both models' meaning), as a share of this:
@@ -205,7 +208,7 @@ def find(
             if wants == "name" and NAMING.search(c.text):
                 score += ANSWER_BONUS  # "we called her Miso"
         elif wants != "thing":
-            score *= LACKING
+            score *= LACKING_DATE if wants == "date" else LACKING
         if asked.now and len(times) > 1:
             score += LATEST_BONUS * own * times.index(c.turn.created_at) / (len(times) - 1)
         ranked.append((score, c))
@@ -215,6 +218,10 @@ def find(
     if debug is not None:
         debug.extend(ranked[:8])
     chosen = ranked[0][1]
+    if asked.now:
+        # "These days": of what answers nearly as well, the latest holds.
+        close = [c for score, c in ranked if score >= NOW_SHARE * ranked[0][0]]
+        chosen = max(close, key=lambda c: (c.turn.created_at, -c.position))
     whole_cover = cover(said_in[chosen.turn.id])
     others = [t for t in asked.terms if t not in subject]
     # What holds the answer asked for ("from Alicante" for "where does my mother live?")
