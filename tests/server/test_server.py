@@ -302,9 +302,12 @@ def test_one_user_never_reads_searches_forgets_or_exports_anothers_data(
 
     # Alice asks what matches Bob's turn word for word: her prompt never holds his secret.
     before = len(server.backend.prompts)
-    say(client, server, "alice", "My secret word is what? Do you remember my secret word?")
+    say(client, server, "alice", "Tell me a story about my secret word and its meaning.")
     alice_prompts = server.prompts_text()[before:]
     assert alice_prompts and all(bob_secret not in p for p in alice_prompts)
+    # Asked as a memory question, answered from her own words: never his.
+    answer = say(client, server, "alice", "Do you remember my secret word?")
+    assert bob_secret not in json.dumps(answer)
 
     # Forgetting removes a memory from search at once.
     mine = client.get(f"/v1/memories/search?q={SECRETS['alice']}", headers=a).json()["results"]

@@ -46,10 +46,10 @@ FULL_SCAN_TURNS = 30_000
 MAX_QUERY_CHARS = 1000
 # Turns read into the in-memory index at a time.
 REFRESH_BATCH = 50_000
-# The relevance floor, in standard deviations per signal: a score is a sum of z-scores
-# (BM25 and each model's similarity). On a told life of 80 turns, with both models, hits
-# that answer the question scored 12-18 and unrelated ones 3-6 (floor 8.0); a hit must
-# also score at least half the best one.
+# The relevance floor for a hit that shares no word with the query, in standard deviations
+# per signal: a score is a sum of z-scores (BM25 and each model's similarity). On a told
+# life of 80 turns, with both models, hits that answer the question scored 12-18 and
+# unrelated ones 3-6 (floor 8.0); such a hit must also score at least half the best one.
 RELEVANT_Z = 3.2
 RELEVANT_SHARE = 0.5
 # Shared by every retriever in the process, so a server with many users has two threads.
@@ -289,15 +289,21 @@ class HybridRetriever:
         order = np.argsort(-scores, kind="stable")
         best = _first_of_repeats(order, index.repeats[rows], take)
         if relevant_only and best:
-            w = self.weights
-            # A z-score over n turns is at most sqrt(n - 1): a floor for a few turns.
-            per_signal = min(RELEVANT_Z, 0.4 * float(np.sqrt(n)))
-            floor = per_signal * (w.bm25 + w.dense * len(self.embedders))
-            top = float(scores[best[0]])
-            best = [i for i in best if scores[i] >= max(floor, RELEVANT_SHARE * top)]
+            best = self._relevant(index, query[:MAX_QUERY_CHARS], rows, scores, best)
         ids = [int(index.turn_ids[rows[i]]) for i in best]
         turns = self.store.turns_by_ids(ids)
         return [(turns[t], float(scores[i])) for t, i in zip(ids, best, strict=True) if t in turns]
+
+    def _relevant(
+        self, index: _Index, query: str, rows: Rows, scores: Scores, best: list[int]
+    ) -> list[int]:
+        """The hits worth showing: those that share a word with the query, and those close
+        in meaning that score above the floor and at least half the best."""
+        w = self.weights
+        floor = RELEVANT_Z * (w.bm25 + w.dense * len(self.embedders))
+        top = float(scores[best[0]])
+        words = index.lexical.scores(query)[rows]
+        return [i for i in best if words[i] > 0 or scores[i] >= max(floor, RELEVANT_SHARE * top)]
 
     def _score(
         self, index: _Index, query: str, now: datetime | None, k: int, full: bool = False
