@@ -197,6 +197,9 @@ async def one_turn(ws: ClientConnection, text: str, results: Results, first_turn
     began = time.perf_counter()
     await ws.send(json.dumps({"type": "message", "text": text}))
     first: float | None = None
+    # A turn a skill's intent answered ("what do I do for work again?") asks no model: none
+    # of its time is the model's.
+    by_model = True
     while True:
         event = json.loads(await ws.recv())
         kind = event.get("type")
@@ -206,11 +209,13 @@ async def one_turn(ws: ClientConnection, text: str, results: Results, first_turn
             results.busy_events += 1
         elif kind == "done":
             break
-        else:
+        elif kind == "action":
+            by_model = by_model and event.get("via") != "intent"
+        elif kind in ("error", None):
             results.error(f"{kind}: {event.get('message')}")
             return
     ended = time.perf_counter()
-    added = (ended - began - results.model_s) * 1000
+    added = (ended - began - (results.model_s if by_model else 0.0)) * 1000
     results.trace.append((began - results.measure_from, added, first_turn))
     if began < results.measure_from:
         results.ramp_turns += 1
