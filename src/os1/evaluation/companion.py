@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from os1.domain import Fact, Role, Turn
 from os1.llm.base import LLMBackend
 from os1.memory.recall.embedding import Embedder
 from os1.memory.storage.codec import replayed_time
-from os1.memory.storage.sqlite import SQLiteStore
+from os1.memory.stores import Store
 from os1.mind import assembly, onboarding, plugins
 from os1.mind.events import ActionTaken, Done
 from os1.mind.replies import generic
@@ -194,7 +194,7 @@ class _Tally:
 
 def _runner(
     options: Options,
-    store: SQLiteStore,
+    store: Store,
     backend: LLMBackend,
     embedders: Sequence[Embedder],
     clock: _Clock,
@@ -223,10 +223,9 @@ def _say(runner: TurnRunner, text: str, finish: bool = True) -> tuple[str, list[
     return reply, acted
 
 
-def _open(path: Path) -> SQLiteStore:
-    store = SQLiteStore(path)
-    store.apply_skill_migrations(plugins.skills().migrations)
-    return store
+def _open(options: Options, path: Path) -> Store:
+    """A SQLite store at ``path``, with the skills' tables, as ``assembly`` opens one."""
+    return assembly.open_store(replace(options.store, url="", sqlite_path=path))
 
 
 def _tell(
@@ -240,7 +239,7 @@ def _tell(
 ) -> None:
     """Set up a companion for ``life`` in ``told`` and replay its sessions."""
     clock.at = life.sessions[0][0] - timedelta(minutes=5)
-    store = _open(told)
+    store = _open(options, told)
     try:
         builder = assembly.prompt_builder(options.model, backend)
         onboarding.complete(store, backend, builder, onboarding.Answers(name=life.user_name))
@@ -278,7 +277,7 @@ def _life(
                 stale.unlink()
             _tell(life, telling, options, backend, embedders, clock, progress)
             telling.rename(told)
-        store = _open(told)
+        store = _open(options, told)
         persona = store.persona()
         assert persona is not None  # set up by _tell
         greeting = min(t.id for t in store.turns())
@@ -294,7 +293,7 @@ def _life(
             copy = work / f"{life.id}-probe.db"
             shutil.copyfile(told, copy)
             clock.at = asked_at
-            store = _open(copy)
+            store = _open(options, copy)
             runner = _runner(options, store, backend, embedders, clock)
             reply, acted = _say(runner, probe.question, finish=False)
             ok = correct(probe, reply, persona.name, life.user_name)
@@ -316,7 +315,7 @@ def _life(
             copy.unlink()
 
 
-def _sample_facts(life: Life, store: SQLiteStore, tally: _Tally) -> None:
+def _sample_facts(life: Life, store: Store, tally: _Tally) -> None:
     facts = store.facts.list(include_past=True)
     chosen = random.Random(life.id).sample(facts, min(FACT_SAMPLE, len(facts)))
     for fact in chosen:

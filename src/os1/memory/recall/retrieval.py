@@ -275,40 +275,38 @@ class HybridRetriever:
         n = len(index.turn_ids)
         if n == 0 or k <= 0:
             return []
-        rows, scores = self._score(index, query[:MAX_QUERY_CHARS], now, k)
+        rows, scores, words = self._score(index, query[:MAX_QUERY_CHARS], now, k)
         if exclude_session is not None:
             scores[index.sessions[rows] == exclude_session] = -np.inf
         finite = int(np.isfinite(scores).sum())
         take = min(k, finite)
         if take < k and finite < n:
             # Fewer candidates than asked for: fall back to scoring everything.
-            rows, scores = self._score(index, query[:MAX_QUERY_CHARS], now, k, full=True)
+            rows, scores, words = self._score(index, query[:MAX_QUERY_CHARS], now, k, full=True)
             if exclude_session is not None:
                 scores[index.sessions[rows] == exclude_session] = -np.inf
             take = min(k, int(np.isfinite(scores).sum()))
         order = np.argsort(-scores, kind="stable")
         best = _first_of_repeats(order, index.repeats[rows], take)
         if relevant_only and best:
-            best = self._relevant(index, query[:MAX_QUERY_CHARS], rows, scores, best)
+            best = self._relevant(words, scores, best)
         ids = [int(index.turn_ids[rows[i]]) for i in best]
         turns = self.store.turns_by_ids(ids)
         return [(turns[t], float(scores[i])) for t, i in zip(ids, best, strict=True) if t in turns]
 
-    def _relevant(
-        self, index: _Index, query: str, rows: Rows, scores: Scores, best: list[int]
-    ) -> list[int]:
+    def _relevant(self, words: Scores, scores: Scores, best: list[int]) -> list[int]:
         """The hits worth showing: those that share a word with the query, and those close
         in meaning that score above the floor and at least half the best."""
         w = self.weights
         floor = RELEVANT_Z * (w.bm25 + w.dense * len(self.embedders))
         top = float(scores[best[0]])
-        words = index.lexical.scores(query)[rows]
         return [i for i in best if words[i] > 0 or scores[i] >= max(floor, RELEVANT_SHARE * top)]
 
     def _score(
         self, index: _Index, query: str, now: datetime | None, k: int, full: bool = False
-    ) -> tuple[npt.NDArray[np.int64], Scores]:
-        """Scores for every turn, or for a candidate set when there are very many."""
+    ) -> tuple[npt.NDArray[np.int64], Scores, Scores]:
+        """Scores for every turn, or for a candidate set when there are very many, and
+        the BM25 score of each (0: it shares no word with the query)."""
         w = self.weights
         n = len(index.turn_ids)
         names = self.participants or sorted(index.speaker_names)
@@ -351,7 +349,7 @@ class HybridRetriever:
         if n > 1:
             age = (index.times.max() - index.times[rows]) / max(float(np.ptp(index.times)), 1.0)
             total += w.recency * (1.0 - age)
-        return rows, _smooth(total, rows, index.sessions[rows], w.neighbour)
+        return rows, _smooth(total, rows, index.sessions[rows], w.neighbour), lexical[rows]
 
     def _candidates(
         self,

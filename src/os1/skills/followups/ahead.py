@@ -23,18 +23,11 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-WEEKDAYS = {
-    name: i
-    for i, name in enumerate("monday tuesday wednesday thursday friday saturday sunday".split())
-}
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        "january february march april may june july august september october november "
-        "december".split()
-    )
-}
-MONTHS |= {m[:3]: n for m, n in list(MONTHS.items())} | {"sept": 9}
+from os1.memory.recall import timeparse
+
+# The calendar's words, as recall reads them in questions (and "sept").
+WEEKDAYS = timeparse.WEEKDAYS
+MONTHS = timeparse.MONTHS | {"sept": 9}
 COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 COUNTS |= {"couple of": 2, "a couple of": 2, "few": 3, "a few": 3}
 # The morning after: a late night still belongs to the day before.

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+from os1.memory.recall.timeparse import WEEKDAYS
+
 COUNTS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple of": 2, "few": 3,
@@ -46,7 +47,7 @@ def resolve(phrase: re.Match[str], sentence: str, told: datetime) -> str | None:
     """The date ``phrase`` meant, said on ``told``, as words; None if it is not a day."""
     day = told.replace(hour=12, minute=0, second=0, microsecond=0)
     if phrase.group("day"):
-        target = WEEKDAYS.index(phrase.group("day").lower())
+        target = WEEKDAYS[phrase.group("day").lower()]
         which = (phrase.group("which") or "").lower()
         back = (target - day.weekday()) % 7
         if which == "last" or (which not in ("next", "this") and PAST.search(sentence)):

@@ -132,7 +132,6 @@ def find(
     turns: Sequence[Turn],
     ignore_names: Sequence[str],
     aliases: Mapping[str, frozenset[str]] | None = None,
-    debug: list[tuple[float, Clause]] | None = None,
     embedder: Embedder | None = None,
 ) -> Evidence | None:
     """The best evidence among ``turns`` for ``asked``, or None when nothing covers it.
@@ -215,8 +214,6 @@ def find(
     if not ranked:
         return None
     ranked.sort(key=lambda sc: -sc[0])
-    if debug is not None:
-        debug.extend(ranked[:8])
     chosen = ranked[0][1]
     if asked.now:
         # "These days": of what answers nearly as well, the latest holds.
@@ -257,7 +254,7 @@ def _holds(wants: str, text: str, skip: set[str], proper: frozenset[str] = froze
         ]
         return any(
             n.lower() not in skip
-            and n.lower() not in _common()
+            and n.lower() not in word_list("not_names")
             and n.lower() not in CALENDAR
             and not n.startswith("I'")
             and not n.endswith(("ish", "ese", "ian"))
@@ -299,11 +296,6 @@ def proper_nouns(pool: Sequence[Clause]) -> frozenset[str]:
             first[found[0]] = first.get(found[0], 0) + 1
         lower.update(w for w in found if w[:1].islower())
     return frozenset(w for w, n in first.items() if n >= 2 and w.lower() not in lower)
-
-
-@cache
-def _common() -> frozenset[str]:
-    return word_list("not_names")
 
 
 def _told(
