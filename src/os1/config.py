@@ -67,10 +67,13 @@ SCHEMA: dict[str, dict[str, Option]] = {
     },
     "voice": {
         "stt": Option(
-            "pocketsphinx",
-            "Speech recognition: pocketsphinx (bundled), faster-whisper or whisper-cpp",
+            "whisper",
+            "Speech recognition: whisper (bundled base, faster-whisper), pocketsphinx or "
+            "whisper-cpp",
         ),
-        "stt_model": Option("", "Model file or folder for the speech recognizer, if it needs one"),
+        "stt_model": Option(
+            "", "Model file or folder for the speech recognizer; empty: the bundled one"
+        ),
         "tts": Option("auto", "Speech synthesis: auto, piper, espeak-ng or kokoro"),
         "tts_model": Option("", "A Piper or Kokoro voice file; empty means the built-in voices"),
         "end_silence_ms": Option(600, "Silence that ends your turn when speaking"),

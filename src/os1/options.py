@@ -95,6 +95,8 @@ class VoiceOptions:
     # A PortAudio device number, or part of its name; None for the system's default.
     input_device: int | str | None
     output_device: int | str | None
+    # Where the bundled Whisper model is assembled on first use (the home's models folder).
+    models_dir: Path
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,7 @@ class Options:
                 ),
                 extract_with_model=read.flag("memory.extract_with_model"),
             ),
-            voice=_voice(read),
+            voice=_voice(read, settings.models_dir),
             store=StoreOptions(
                 url=read.text("store.url"),
                 sqlite_path=settings.db_path,
@@ -252,7 +254,7 @@ def _model(read: _Reader, models_dir: Path) -> ModelOptions:
     )
 
 
-def _voice(read: _Reader) -> VoiceOptions:
+def _voice(read: _Reader, models_dir: Path) -> VoiceOptions:
     policy = _TURN_POLICIES.get(read.text("voice.turn_policy"))
     if policy is None:
         raise read.error("voice.turn_policy", " or ".join(_TURN_POLICIES))
@@ -265,6 +267,7 @@ def _voice(read: _Reader) -> VoiceOptions:
         turn_policy=policy,
         input_device=_device(read.text("voice.input_device")),
         output_device=_device(read.text("voice.output_device")),
+        models_dir=models_dir,
     )
 
 

@@ -53,7 +53,7 @@ def test_say_then_transcribe_round_trip(home: Path, tmp_path: Path) -> None:
     assert code == 0, output
     data = json.loads(output)
     assert overlap(text, data["text"]) >= 0.6
-    assert data["engine"] == "pocketsphinx" and data["real_time_factor"] > 0
+    assert data["engine"] == "whisper" and data["real_time_factor"] > 0
 
 
 def test_feminine_voice_speaks_with_espeak(home: Path, tmp_path: Path) -> None:

@@ -140,7 +140,15 @@ class FakeRecognizer:
 
 @pytest.mark.parametrize(
     ("said", "window"),
-    [("i went to the park and", 1.4), ("yes", 0.4), ("i went to the park", 0.6)],
+    [
+        ("i went to the park and", 1.4),
+        ("yes", 0.4),
+        ("i went to the park", 0.6),
+        # Whisper punctuates; the words decide.
+        ("But I...", 1.4),
+        ("I went to the park, and,", 1.4),
+        ("Yes.", 0.4),
+    ],
 )
 def test_hesitation_policy_waits_longer_after_an_unfinished_phrase(
     said: str, window: float

@@ -28,7 +28,6 @@ from os1.voice.audio import (
 from os1.voice.audio_devices import DevicesUnavailable, open_input_stream, open_output_stream
 from os1.voice.errors import EngineUnavailable, VoiceError
 from os1.voice.stt import (
-    FasterWhisperRecognizer,
     PocketSphinxRecognizer,
     WhisperCppRecognizer,
     create_recognizer,
@@ -302,8 +301,8 @@ def test_round_trip_tts_to_stt(
     assert len(expected & set(words(heard))) >= 0.6 * len(expected), heard
 
 
-def test_create_recognizer_default_is_pocketsphinx() -> None:
-    recognizer = create_recognizer()
+def test_create_recognizer_pocketsphinx() -> None:
+    recognizer = create_recognizer("pocketsphinx")
     assert recognizer.name == "pocketsphinx"
     assert transcribe(recognizer, Audio(np.zeros(8000, np.float32), SAMPLE_RATE)) == ""
 
@@ -347,14 +346,10 @@ def test_missing_piper_voice_files(tmp_path: Path) -> None:
 
 def test_optional_engines_say_how_to_install(tmp_path: Path) -> None:
     model = tmp_path / "model.bin"
-    with pytest.raises(EngineUnavailable, match="pip install faster-whisper"):
-        FasterWhisperRecognizer(model)
     with pytest.raises(EngineUnavailable, match="pip install pywhispercpp"):
         WhisperCppRecognizer(model)
     with pytest.raises(EngineUnavailable, match="pip install kokoro-onnx"):
         KokoroSynthesizer(model)
-    with pytest.raises(EngineUnavailable, match="pip install faster-whisper"):
-        create_recognizer("faster-whisper", model)
     with pytest.raises(VoiceError, match="unknown speech recognition engine"):
         create_recognizer("dragon")
 

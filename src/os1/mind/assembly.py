@@ -187,7 +187,7 @@ def user_timezone(name: str) -> ZoneInfo:
 
 def recognizer(options: VoiceOptions) -> Recognizer:
     """A speech recognizer (``voice.stt``); it holds one stream's state."""
-    return create_recognizer(options.stt, options.stt_model)
+    return create_recognizer(options.stt, options.stt_model, options.models_dir)
 
 
 def synthesizer(options: VoiceOptions, persona_voice: str) -> Synthesizer:

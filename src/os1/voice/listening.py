@@ -110,7 +110,9 @@ class Transcriber:
     With a recognizer that finishes early, a pause starts the final pass at once, and the
     live pass is held: the pause's audio waits in ``_held`` and is decoded only if speech
     resumes. Decoding silence costs a live pass about a fifth of a core, which the final
-    pass and the reply begun in the pause need more (2 cores)."""
+    pass and the reply begun in the pause need more (2 cores). The final pass's words are
+    shown as a partial transcript once they are ready, in the pause (Whisper's live words
+    lag the speech; these are what the turn's end is judged on)."""
 
     def __init__(self, recognizer: Recognizer, pre_roll_ms: float = 300.0) -> None:
         self.recognizer = recognizer
@@ -118,6 +120,7 @@ class Transcriber:
         self.listening = False
         self._recent: deque[AudioIn] = deque()
         self._held: list[AudioIn] | None = None
+        self._shown = ""  # the last partial transcript emitted
 
     def early_result(self, wait: bool = True) -> str | None:
         """The final words of what was said before the current pause (waiting for them
@@ -131,6 +134,7 @@ class Transcriber:
         if isinstance(frame, AudioIn):
             if self.listening and self._held is not None:
                 self._held.append(frame)
+                out.extend(self._early_partial(frame.at))
             elif self.listening:
                 out.extend(self._feed(frame))
             else:
@@ -139,6 +143,7 @@ class Transcriber:
                     self._recent.popleft()
         elif isinstance(frame, SpeechStarted) and not self.listening:
             self.listening = True
+            self._shown = ""
             self.recognizer.start()
             for earlier in self._recent:
                 out.extend(self._feed(earlier))
@@ -159,7 +164,17 @@ class Transcriber:
 
     def _feed(self, frame: AudioIn) -> list[Frame]:
         partial = self.recognizer.feed(frame.samples)
-        return [PartialTranscript(partial, frame.at)] if partial else []
+        if not partial or partial == self._shown:
+            return []
+        self._shown = partial
+        return [PartialTranscript(partial, frame.at)]
+
+    def _early_partial(self, at: float) -> list[Frame]:
+        early = self.early_result(wait=False)
+        if not early or early == self._shown:
+            return []
+        self._shown = early
+        return [PartialTranscript(early, at)]
 
     def finish(self) -> str:
         """The final transcript of the utterance; listening stops until speech starts again."""
@@ -184,6 +199,7 @@ class SilencePolicy:
         return self.seconds
 
 
+_PUNCTUATION = re.compile(r"[^\w\s']+")
 _TRAILING = re.compile(
     r"\b(and|but|so|or|because|um+|uh+|er|the|a|an|to|of|with|my|i|if|then|like|that)\s*$"
 )
@@ -199,7 +215,8 @@ class HesitationPolicy:
     brief: float = 0.4
 
     def silence_needed(self, partial: str) -> float:
-        text = partial.lower().strip()
+        # Whisper's words come punctuated ("But I...", "and,"): the words decide.
+        text = _PUNCTUATION.sub(" ", partial.lower()).strip()
         if _TRAILING.search(text):
             return self.hesitant
         if 0 < len(text.split()) <= 2:
