@@ -224,3 +224,26 @@ def test_a_reply_begun_in_a_pause_is_dropped_when_the_user_goes_on(
     assert words(turn.heard) & words(backend.prompts[-1].completion[-120:]) >= {"market"}
     assert [t.role for t in store.turns()] == [Role.USER, Role.COMPANION]
     conversation.close()
+
+
+def test_with_whisper_the_reply_is_begun_once_on_its_words_from_the_pause(
+    store: SQLiteStore, piper: PiperSynthesizer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from os1.voice.stt import create_recognizer
+
+    backend = ScriptedBackend([REPLY], token_delay_s=0.01)
+    turns = make_turns(store, backend)
+    voice = EspeakSynthesizer()
+    recognizer = create_recognizer("whisper", models_dir=tmp_path_factory.mktemp("models"))
+    conversation = VoiceConversation(
+        turns, recognizer, SileroVAD(), voice, FileSink(voice.sample_rate)
+    )
+    for frame in blocks(spoken(piper, "Please remind me to call my sister.", pad_s=1.0)):
+        conversation.hear(frame)
+    turn = conversation.wait(timeout=60)
+    assert turn is not None and turn.error is None
+    assert "sister" in words(turn.heard)
+    # Nothing was begun on PocketSphinx's live words: one reply, on Whisper's, adopted.
+    assert turn.begun_early and len(backend.prompts) == 1
+    assert turn.spoken == REPLY
+    conversation.close()

@@ -197,13 +197,15 @@ class VoiceConversation:
     def _speculate_in_pause(self, pause: int, partial: str) -> None:
         """On the final words if the recognizer has them already; else first on what the
         live pass heard, then, once the final pass (started in the pause) is done, on its
-        words if they differ."""
+        words if they differ. Whisper's live words are another engine's (PocketSphinx,
+        ~48% WER) and its final ones come within the pause: a reply begun on the live
+        words would almost never be kept, and would take CPU from the decoding."""
         try:
             final = self.transcriber.early_result(wait=False)
             if final:
                 self._begin_ahead(pause, final)
                 return
-            if partial:
+            if partial and not getattr(self.transcriber.recognizer, "final_words_soon", False):
                 self._begin_ahead(pause, partial)
             final = self.transcriber.early_result()
             if final:

@@ -197,6 +197,8 @@ class WhisperRecognizer:
 
     name = "whisper"
     sample_rate = SAMPLE_RATE
+    # The final words are decoded within the pause: nothing is begun on the live words.
+    final_words_soon = True
 
     def __init__(
         self, decoder: WhisperDecoder, live: Recognizer | None = None, commit_s: float = COMMIT_S
