@@ -64,6 +64,16 @@ NOW = re.compile(
     re.IGNORECASE,
 )
 PAST = re.compile(r"\b(?:before|used to|former|old|late|previous|first|originally)\b", re.I)
+# "My mother-in-law" is someone's mother; "my son in law" is someone's husband.
+IN_LAW = re.compile(r"(?i)\b(mother|father|sister|brother|son|daughter)[- ]in[- ]laws?(?:'s|’s)?\b")
+IN_LAW_IS = {
+    "mother": "mother",
+    "father": "father",
+    "sister": "sister",
+    "brother": "brother",
+    "son": "husband",
+    "daughter": "wife",
+}
 # Words a question uses to ask, which say nothing about what it is about.
 ASKING = frozenset(
     "who whom whose what whats which where wheres when how do does did is are was were am "
@@ -110,6 +120,9 @@ class Asked:
     wants: str  # "date", "name", "place" or "thing"
     now: bool  # "these days": the latest statement holds
     past: bool  # "before I retired": an earlier one may be meant
+    # For "my mother-in-law", "mother": the relation is said of someone else ("Jonas's
+    # mother, Birgitta"); for a son-in-law, "husband" ("Becky's husband").
+    in_law: str = ""
 
 
 def words(text: str) -> list[str]:
@@ -189,6 +202,10 @@ def memory_question(text: str) -> Asked | None:
         plain,
         flags=re.IGNORECASE,
     )
+    plain = re.sub(IN_LAW, lambda m: f"{IN_LAW_IS[m.group(1).lower()]} in law", plain)
+    found_in_law = re.search(r"\b(\w+) in law\b", plain)
+    in_law = found_in_law.group(1).lower() if found_in_law else ""
+    plain = re.sub(r"\b(\w+) in law\b", r"\1", plain)
     said = words(plain)
     wants = (
         "date"
@@ -227,4 +244,5 @@ def memory_question(text: str) -> Asked | None:
         wants,
         bool(NOW.search(question)),
         bool(PAST.search(question)),
+        in_law,
     )
