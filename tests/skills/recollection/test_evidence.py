@@ -121,6 +121,22 @@ def test_of_the_latest_turn_its_best_clause(store: SQLiteStore) -> None:
     assert told is not None and "green tea" in told
 
 
+def test_liking_need_not_be_said(store: SQLiteStore) -> None:
+    said(store, "Made leek soup again. Leek is the only soup worth making, honestly.")
+    told = answer("What kind of soup do I like best?", store)
+    assert told is not None and "leek" in told.lower()
+
+
+def test_these_days_passes_over_what_says_nothing_of_the_question(store: SQLiteStore) -> None:
+    said(
+        store,
+        "Pottery class is on Mondays now.",
+        "Pottery on Monday again. How long does clay take to dry? Honestly.",
+    )
+    told = answer("Which night is pottery class these days?", store)
+    assert told is not None and "Monday" in told and "Honestly" not in told
+
+
 def test_a_title_ends_no_sentence(store: SQLiteStore) -> None:
     turn = said(store, "Dr. Okafor moved to Leeds. Mrs. Reyes took over.")[-1]
     assert [c.text for c in evidence.clauses(turn)] == [

@@ -28,7 +28,7 @@ from os1.memory.recall.stemmer import stem
 from os1.mind.templates import word_list
 from os1.skills.recollection.dates import has_time
 from os1.skills.recollection.kinds import is_kind_of
-from os1.skills.recollection.questions import CALENDAR, VERBS, Asked, words
+from os1.skills.recollection.questions import CALENDAR, LIKING, VERBS, Asked, words
 
 # How many recalled turns are read for evidence.
 CANDIDATES = 40
@@ -219,6 +219,7 @@ def find(
     proper = proper_nouns(pool)
     meaning = _similarities(embedder, asked.text, pool)
     ranked: list[tuple[float, Clause]] = []
+    owns: dict[int, float] = {}  # each clause's own share of the question
     for i, c in enumerate(pool):
         whole = said_in[c.turn.id]
         if subject and not any(credit(t, whole) == 1.0 for t in subject):
@@ -245,27 +246,46 @@ def find(
         if asked.now and len(times) > 1:
             score += LATEST_BONUS * own * times.index(c.turn.created_at) / (len(times) - 1)
         ranked.append((score, c))
+        owns[id(c)] = own
     if not ranked:
         return None
     ranked.sort(key=lambda sc: -sc[0])
-    chosen = ranked[0][1]
-    if asked.now:
-        # "These days": of what answers nearly as well, the latest holds.
-        close = [(score, c) for score, c in ranked if score >= NOW_SHARE * ranked[0][0]]
-        # Of the latest turn, its best clause ("I am still off coffee. Mint tea every
-        # morning." for what is drunk in the mornings).
-        chosen = max(close, key=lambda sc: (sc[1].turn.created_at, sc[0]))[1]
-    whole_cover = cover(said_in[chosen.turn.id])
-    others = [t for t in asked.terms if t not in subject]
-    # What holds the answer asked for ("from Alicante" for "where does my mother live?")
-    # need say less of the rest.
-    holds = wants != "thing" and _holds(wants, chosen.text, skip, proper, lower)
-    floor = (0.0 if wants == "place" else FLOOR / 2) if holds else FLOOR
+    # Liking is how a question asks, and is rarely said ("pecan is the only pie worth
+    # eating" for "what kind of pie do I like best?"): it need not be covered.
+    others = [t for t in asked.terms if t not in subject and t not in LIKING] or [
+        t for t in asked.terms if t not in subject
+    ]
+    content = [t for t in asked.terms if t not in LIKING] or list(asked.terms)
     share = sum(idf[t] for t in others) / total
-    if others and cover(said_in[chosen.turn.id], others) / share < floor:
-        return None  # it speaks of the subject, but says nothing of what is asked
-    if whole_cover < FLOOR:
+
+    def answers(chosen: Clause) -> bool:
+        """Whether the turn of ``chosen`` covers enough of the question."""
+        said = said_in[chosen.turn.id]
+        # What holds the answer asked for ("from Alicante" for "where does my mother
+        # live?") need say less of the rest.
+        holds = wants != "thing" and _holds(wants, chosen.text, skip, proper, lower)
+        floor = (0.0 if wants == "place" else FLOOR / 2) if holds else FLOOR
+        if others and cover(said, others) / share < floor:
+            return False  # it speaks of the subject, but says nothing of what is asked
+        return cover(said, content) * total / sum(idf[t] for t in content) >= FLOOR
+
+    candidates = [ranked[0][1]]
+    if asked.now:
+        # "These days": of what answers nearly as well, the latest that answers holds;
+        # of its turn, the best clause ("I am still off coffee. Mint tea every morning."
+        # for what is drunk in the mornings). A clause that says nothing of the question
+        # is none, however high recall ranked its turn ("Realistically.").
+        close = [
+            (score, c)
+            for score, c in ranked
+            if score >= NOW_SHARE * ranked[0][0] and owns[id(c)] > 0
+        ] or ranked[:1]
+        close.sort(key=lambda sc: (sc[1].turn.created_at, sc[0]), reverse=True)
+        candidates = [c for _, c in close]
+    chosen = next((c for c in candidates if answers(c)), None)
+    if chosen is None:
         return None
+    whole_cover = cover(said_in[chosen.turn.id])
     told = _told(asked, wants, chosen, by_turn[chosen.turn.id], skip, credit, proper, lower)
     # "What's my niece called?" is not answered by what she did. (The name asked for may
     # be one the subject goes by: "my husband Karim".) Where names cannot be seen, it
