@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from os1.voice.audio import Audio, AudioError, decode_wav
+from os1.voice.audio import Audio, AudioError, decode_audio
 from os1.voice.errors import EngineUnavailable, VoiceError
 
 logger = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class EspeakSynthesizer:
             message = result.stderr.decode("utf-8", "replace").strip()
             raise VoiceError(f"espeak-ng failed with voice {self.voice!r}: {message}")
         try:
-            return decode_wav(result.stdout, Path("espeak-ng output"))
+            return decode_audio(result.stdout, Path("espeak-ng output"))
         except AudioError as exc:
             raise VoiceError(f"espeak-ng produced unreadable audio: {exc}") from exc
 
