@@ -36,7 +36,8 @@ ensure_venv() {
   fi
 }
 
-# Debian packages voice needs: espeak-ng (the feminine voice, and the fallback voice) and
+# Debian packages voice needs: espeak-ng (the feminine voice, the fallback voice, and the
+# Kokoro voice's phonemes) and
 # PortAudio (microphone and speaker for `os1 talk`). Installed when missing and possible.
 ensure_system_packages() {
   local missing=()

@@ -23,7 +23,6 @@ from os1.voice.stt import (
 )
 from os1.voice.tts import (
     EspeakSynthesizer,
-    KokoroSynthesizer,
     PiperSynthesizer,
     create_synthesizer,
 )
@@ -210,8 +209,6 @@ def test_optional_engines_say_how_to_install(tmp_path: Path) -> None:
         FasterWhisperRecognizer(model)
     with pytest.raises(EngineUnavailable, match="pip install pywhispercpp"):
         WhisperCppRecognizer(model)
-    with pytest.raises(EngineUnavailable, match="pip install kokoro-onnx"):
-        KokoroSynthesizer(model)
     with pytest.raises(EngineUnavailable, match="pip install faster-whisper"):
         create_recognizer("faster-whisper", model)
     with pytest.raises(VoiceError, match="unknown speech recognition engine"):
