@@ -180,6 +180,24 @@ def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
     return out
 
 
+class StreamResampler:
+    """Resamples a stream that arrives in blocks as if it were one signal, with no seam
+    between blocks. soxr holds back ~17 ms (48 to 16 kHz), so a block may give a little
+    more or less than its share."""
+
+    def __init__(self, src_rate: int, dst_rate: int) -> None:
+        if src_rate <= 0 or dst_rate <= 0:
+            raise ValueError(f"sample rates must be positive, got {src_rate} -> {dst_rate}")
+        import soxr
+
+        self._stream: Any = soxr.ResampleStream(src_rate, dst_rate, 1, dtype="float32")
+
+    def feed(self, samples: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(samples, dtype=np.float32).reshape(-1)
+        out: np.ndarray = self._stream.resample_chunk(x)
+        return out.astype(np.float32, copy=False)
+
+
 def to_pcm16(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] to little-endian signed 16-bit PCM bytes."""
     clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
