@@ -9,17 +9,18 @@ Apache-2.0. All allow use and redistribution.
 
 The model takes phonemes, not text, in any language it was trained on; English phonemes
 come from espeak-ng (``--ipa``), which OS1 needs anyway. Those voices were made for Japanese,
-so English in jf_alpha's voice has a light accent, but it is a human voice, and whisper base
-wrote down its English sentences word for word. A Kokoro voices file with English voices
-(``voices-v1.0.bin`` of kokoro-onnx, af_heart and others) can be given instead.
+so English in jf_alpha's voice has an accent (English "th" is weakest), but it is a human
+voice, and whisper base wrote down most of its English sentences word for word. A Kokoro
+voices file with English voices (``voices-v1.0.bin`` of kokoro-onnx, af_heart and others) can
+be given instead.
 
 The parts are joined in memory and their SHA-256 checked on each load, so nothing is written
 to disk, no copy is made per account, and a damaged package is reported, never loaded.
 
-Speed, measured on the shared 2-core box (rough: other jobs ran): a first phrase of 2-6
-words takes ~2.1-2.4 s to synthesise (Piper's joe: ~0.13-0.24 s), real-time factor ~0.7-1.0
-(joe ~0.1-0.16). Too slow for the conversation's first audio on 2 cores, so it is a choice
-(``voice.tts = kokoro``), not the default.
+Speed, measured on the shared 2-core box (rough: other jobs ran, load 1.5-5): a first phrase
+of 2-6 words takes ~2.1-3.6 s to synthesise (Piper's joe: ~0.13-0.28 s), real-time factor
+~0.7-1.8 (joe ~0.1-0.22). Too slow for the conversation's first audio on 2 cores, so it is a
+choice (``voice.tts = kokoro``), not the default (docs/voice-engines.md).
 """
 
 from __future__ import annotations
