@@ -36,9 +36,10 @@ ensure_venv() {
   fi
 }
 
-# Debian packages voice needs: espeak-ng (the feminine voice, and the fallback voice) and
-# PortAudio (microphone and speaker for `os1 talk`); and WordNet, which tells recollection
-# that a tabby is a cat. Installed when missing and possible.
+# Debian packages voice needs: espeak-ng (the feminine voice, the fallback voice, and the
+# Kokoro voice's phonemes) and PortAudio (microphone and speaker for `os1 talk`); and
+# WordNet, which tells recollection that a tabby is a cat. Installed when missing and
+# possible.
 ensure_system_packages() {
   local missing=()
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
