@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import gc
 import json
 import os
@@ -88,8 +89,9 @@ class Results:
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     connected: int = 0
-    # (seconds after the hold began (< 0: in the ramp), added ms, the session's first turn?)
-    trace: list[tuple[float, float, bool]] = field(default_factory=list)
+    # (seconds after the hold began (< 0: in the ramp), added ms, the session's first turn?,
+    # answered by the model (not a skill's intent)?, the words sent)
+    trace: list[tuple[float, float, bool, bool, str]] = field(default_factory=list)
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -216,7 +218,7 @@ async def one_turn(ws: ClientConnection, text: str, results: Results, first_turn
             return
     ended = time.perf_counter()
     added = (ended - began - (results.model_s if by_model else 0.0)) * 1000
-    results.trace.append((began - results.measure_from, added, first_turn))
+    results.trace.append((began - results.measure_from, added, first_turn, by_model, text))
     if began < results.measure_from:
         results.ramp_turns += 1
         results.ramp_added_ms.append(added)
@@ -391,8 +393,11 @@ def main() -> None:
                 postgres.cleanup()
 
     if args.trace:
-        lines = [f"{at:.3f},{ms:.1f},{int(first)}" for at, ms, first in results.trace]
-        args.trace.write_text("seconds_into_hold,added_ms,first_turn\n" + "\n".join(lines))
+        with args.trace.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("seconds_into_hold", "added_ms", "first_turn", "by_model", "text"))
+            for at, ms, first, by_model, text in results.trace:
+                writer.writerow((f"{at:.3f}", f"{ms:.1f}", int(first), int(by_model), text))
     per_session = (load["full_load_rss"] - rss_before) / max(args.sessions, 1) / 1024
     p99 = percentiles(results.added_ms)["p99"]
     print(

@@ -36,12 +36,15 @@ ensure_venv() {
   fi
 }
 
-# Debian packages voice needs: espeak-ng (the feminine voice, and the fallback voice) and
-# PortAudio (microphone and speaker for `os1 talk`). Installed when missing and possible.
+# Debian packages voice needs: espeak-ng (the feminine voice, the fallback voice, and the
+# Kokoro voice's phonemes) and PortAudio (microphone and speaker for `os1 talk`); and
+# WordNet, which tells recollection that a tabby is a cat. Installed when missing and
+# possible.
 ensure_system_packages() {
   local missing=()
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing+=(libportaudio2)
+  [ -f /usr/share/wordnet/index.noun ] || missing+=(wordnet-base)
   [ ${#missing[@]} -eq 0 ] && return 0
   local sudo=""
   [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null && sudo="sudo"
@@ -50,10 +53,10 @@ ensure_system_packages() {
     if ! { $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
         || { $sudo apt-get update -q >/dev/null 2>&1 \
              && $sudo apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; }; }; then
-      echo "Could not install ${missing[*]}; voice will be limited (apt-get install ${missing[*]})." >&2
+      echo "Could not install ${missing[*]}; voice or recollection will be limited (apt-get install ${missing[*]})." >&2
     fi
   else
-    echo "For voice, install: ${missing[*]} (e.g. apt-get install ${missing[*]})." >&2
+    echo "For voice and recollection, install: ${missing[*]} (e.g. apt-get install ${missing[*]})." >&2
   fi
 }
 

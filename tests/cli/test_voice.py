@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from os1.cli.main import cli
 from os1.llm.embedded import BUNDLED_MODEL_FILE
-from os1.voice.audio import Audio, read_wav, write_wav
+from os1.voice.audio import Audio, read_audio, resample, write_wav
 from tests.conftest import SCRIPTED_REPLIES
 from tests.support.paths import ROOT
 
@@ -48,7 +48,7 @@ def test_say_then_transcribe_round_trip(home: Path, tmp_path: Path) -> None:
     text = "Good morning. Please remind me to call my sister tomorrow."
     code, output = run("say", text, "-o", str(out), "--voice", "masculine")
     assert code == 0, output
-    assert read_wav(out).duration_s > 2
+    assert read_audio(out).duration_s > 2
     code, output = run("transcribe", str(out), "--json")
     assert code == 0, output
     data = json.loads(output)
@@ -60,13 +60,14 @@ def test_feminine_voice_speaks_with_espeak(home: Path, tmp_path: Path) -> None:
     out = tmp_path / "f.wav"
     code, output = run("say", "Hello there.", "-o", str(out), "--voice", "feminine")
     assert code == 0 and "espeak" in output
-    assert read_wav(out).duration_s > 0.3
+    assert read_audio(out).duration_s > 0.3
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"ID3\x04\x00 this is an mp3, really", "not a WAV file"),
+        (b"ID3\x04\x00 this is an mp3, really", "MP3 file that is damaged"),
+        (b"hello, this is not audio", "not a WAV file"),
         (b"", "empty"),
         (b"RIFF\x24\x00\x00\x00WAVEfmt ", "WAV"),
     ],
@@ -84,10 +85,8 @@ def test_transcribe_explains_bad_files(
 def test_transcribe_handles_stereo_44k_and_truncated_files(home: Path, tmp_path: Path) -> None:
     speech = tmp_path / "speech.wav"
     assert run("say", "go forward ten meters", "-o", str(speech), "--voice", "masculine")[0] == 0
-    audio = read_wav(speech)
+    audio = read_audio(speech)
     stereo = tmp_path / "stereo.wav"
-    from os1.voice.audio import resample
-
     up = resample(audio.samples, audio.sample_rate, 44_100)
     frames = np.stack([up, up], axis=1).reshape(-1)
     data = (np.clip(frames, -1, 1) * 32767).astype("<i2").tobytes()
@@ -100,6 +99,25 @@ def test_transcribe_handles_stereo_44k_and_truncated_files(home: Path, tmp_path:
     truncated.write_bytes(stereo.read_bytes()[: len(header) + 8 + len(data) * 3 // 4])
     code, output = run("transcribe", str(truncated))
     assert code == 0 and output.strip()
+
+
+@pytest.mark.parametrize(
+    ("suffix", "fmt", "subtype"), [("opus", "OGG", "OPUS"), ("mp3", "MP3", None)]
+)
+def test_transcribe_reads_voice_memos(
+    home: Path, tmp_path: Path, suffix: str, fmt: str, subtype: str | None
+) -> None:
+    import soundfile
+
+    speech = tmp_path / "speech.wav"
+    assert run("say", "go forward ten meters", "-o", str(speech), "--voice", "masculine")[0] == 0
+    audio = read_audio(speech)
+    memo = tmp_path / f"memo.{suffix}"
+    rate = 48_000  # Opus runs at 48 kHz; phones record memos at 44.1 or 48 kHz
+    samples = resample(audio.samples, audio.sample_rate, rate)
+    soundfile.write(str(memo), samples, rate, format=fmt, subtype=subtype)
+    code, output = run("transcribe", str(memo))
+    assert code == 0 and overlap("go forward ten meters", output) >= 0.5, output
 
 
 def test_transcribe_silence_says_nothing_was_heard(home: Path, tmp_path: Path) -> None:

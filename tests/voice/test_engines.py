@@ -1,30 +1,17 @@
-"""Voice engines with their real embedded models: WAV handling, VAD, PocketSphinx, Piper."""
+"""Voice engines with their real embedded models: VAD, PocketSphinx, Piper."""
 
 from __future__ import annotations
 
 import logging
 import re
 import shutil
-import struct
 import sys
-import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from os1.voice.audio import (
-    SAMPLE_RATE,
-    Audio,
-    AudioError,
-    describe_problems,
-    from_pcm16,
-    load_audio,
-    read_wav,
-    resample,
-    to_pcm16,
-    write_wav,
-)
+from os1.voice.audio import SAMPLE_RATE, Audio, load_audio, resample
 from os1.voice.audio_devices import DevicesUnavailable, open_input_stream, open_output_stream
 from os1.voice.errors import EngineUnavailable, VoiceError
 from os1.voice.stt import (
@@ -35,7 +22,6 @@ from os1.voice.stt import (
 )
 from os1.voice.tts import (
     EspeakSynthesizer,
-    KokoroSynthesizer,
     PiperSynthesizer,
     create_synthesizer,
 )
@@ -45,136 +31,8 @@ SPEECH_DIR = Path("../shared/benchdata/speech")
 HAS_ESPEAK = shutil.which("espeak-ng") is not None
 
 
-def sine(freq: float, rate: int, seconds: float, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(round(rate * seconds)) / rate
-    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def peak_hz(samples: np.ndarray, rate: int) -> float:
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return float(np.argmax(spectrum) * rate / len(samples))
-
-
-def riff(
-    fmt_tag: int, channels: int, rate: int, bits: int, data: bytes, extensible: bool = False
-) -> bytes:
-    block = channels * bits // 8
-    if extensible:
-        guid_tail = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
-        fmt = struct.pack("<HHIIHH", 0xFFFE, channels, rate, rate * block, block, bits)
-        fmt += struct.pack("<HHI", 22, bits, 0) + struct.pack("<H", fmt_tag) + guid_tail
-    else:
-        fmt = struct.pack("<HHIIHH", fmt_tag, channels, rate, rate * block, block, bits)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
-    body += b"data" + struct.pack("<I", len(data)) + data
-    return b"RIFF" + struct.pack("<I", len(body)) + body
-
-
 def words(text: str) -> list[str]:
     return re.sub(r"[^a-z' ]", " ", text.lower()).split()
-
-
-# --- WAV files --------------------------------------------------------------------------------
-
-
-def test_stereo_44k_is_downmixed_and_resampled(tmp_path: Path) -> None:
-    left, right = sine(440, 44100, 1.5, 0.4), sine(440, 44100, 1.5, 0.2)
-    pcm = np.round(np.stack([left, right], axis=1) * 32767).astype("<i2").tobytes()
-    path = tmp_path / "stereo.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(44100)
-        out.writeframes(pcm)
-    audio = load_audio(path)
-    assert audio.sample_rate == SAMPLE_RATE
-    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
-    assert audio.duration_s == pytest.approx(1.5, abs=0.01)
-    assert np.max(np.abs(audio.samples[1000:-1000])) == pytest.approx(0.3, abs=0.01)
-    assert peak_hz(audio.samples, SAMPLE_RATE) == pytest.approx(440, abs=2)
-
-
-def test_24_bit_8_bit_and_float_wavs(tmp_path: Path) -> None:
-    values = np.array([0.0, 0.5, -0.5, 0.25, -1.0], dtype=np.float64)
-    ints = np.round(values * (2**23 - 1)).astype(np.int64)
-    packed = b"".join(int(v).to_bytes(3, "little", signed=True) for v in ints)
-    (tmp_path / "24.wav").write_bytes(riff(1, 1, 16000, 24, packed))
-    np.testing.assert_allclose(read_wav(tmp_path / "24.wav").samples, values, atol=1e-6)
-
-    unsigned = np.round(values * 127 + 128).clip(0, 255).astype(np.uint8).tobytes()
-    (tmp_path / "8.wav").write_bytes(riff(1, 1, 8000, 8, unsigned))
-    np.testing.assert_allclose(read_wav(tmp_path / "8.wav").samples, values, atol=0.01)
-
-    floats = values.astype("<f4").tobytes()
-    for extensible in (False, True):
-        path = tmp_path / f"float-{extensible}.wav"
-        path.write_bytes(riff(3, 1, 22050, 32, floats, extensible=extensible))
-        audio = read_wav(path)
-        assert audio.sample_rate == 22050
-        np.testing.assert_allclose(audio.samples, values, atol=1e-7)
-
-
-def test_truncated_wav_keeps_what_is_there(tmp_path: Path) -> None:
-    tone = sine(300, 16000, 0.5)
-    path = tmp_path / "full.wav"
-    write_wav(path, Audio(tone, 16000))
-    blob = path.read_bytes()
-    cut = tmp_path / "cut.wav"
-    cut.write_bytes(blob[: 44 + 2 * 3000 + 1])  # the header still promises 8000 samples
-    audio = read_wav(cut)
-    assert len(audio.samples) == 3000
-    np.testing.assert_allclose(audio.samples, tone[:3000], atol=1e-4)
-
-    header_only = tmp_path / "header.wav"
-    header_only.write_bytes(blob[:44])
-    with pytest.raises(AudioError, match="no audio samples"):
-        read_wav(header_only)
-
-
-def test_bad_files_give_clear_errors(tmp_path: Path) -> None:
-    mp3 = tmp_path / "in.wav"
-    mp3.write_bytes(b"ID3\x04\x00\x00\x00" + bytes(200))
-    with pytest.raises(AudioError, match=r"MP3.*ffmpeg -i .*in\.wav -ar 16000 -ac 1"):
-        read_wav(mp3)
-    text = tmp_path / "notes.wav"
-    text.write_text("hello, this is not audio")
-    with pytest.raises(AudioError, match="not a WAV file"):
-        read_wav(text)
-    empty = tmp_path / "empty.wav"
-    empty.write_bytes(b"")
-    with pytest.raises(AudioError, match="empty"):
-        read_wav(empty)
-    with pytest.raises(AudioError, match="does not exist"):
-        read_wav(tmp_path / "missing.wav")
-
-
-def test_describe_problems() -> None:
-    assert "the audio is silent" in describe_problems(Audio(np.zeros(16000, np.float32), 16000))
-    clipped = np.clip(sine(200, 16000, 1.0, 3.0), -1, 1)
-    assert any("clipped" in p for p in describe_problems(Audio(clipped, 16000)))
-    short = sine(200, 16000, 0.05)
-    assert "the audio is very short (0.05 s)" in describe_problems(Audio(short, 16000))
-    assert describe_problems(Audio(sine(200, 16000, 1.0), 16000)) == []
-
-
-@pytest.mark.parametrize(("src", "dst"), [(44100, 16000), (16000, 22050), (48000, 16000)])
-def test_resample_keeps_frequency(src: int, dst: int) -> None:
-    out = resample(sine(440, src, 1.0), src, dst)
-    assert out.dtype == np.float32
-    assert len(out) == pytest.approx(dst, abs=1)
-    assert peak_hz(out, dst) == pytest.approx(440, abs=2)
-    assert np.max(np.abs(out[500:-500])) == pytest.approx(0.5, abs=0.01)
-
-
-def test_resample_removes_tones_above_new_nyquist() -> None:
-    out = resample(sine(10000, 44100, 1.0), 44100, 16000)
-    assert np.max(np.abs(out[500:-500])) < 0.01
-
-
-def test_pcm16_round_trip() -> None:
-    tone = sine(300, 16000, 0.1)
-    np.testing.assert_allclose(from_pcm16(to_pcm16(tone)), tone, atol=1e-4)
-    assert len(from_pcm16(b"\x00\x01\x02")) == 1
 
 
 # --- Engines with real models ------------------------------------------------------------------
@@ -348,8 +206,6 @@ def test_optional_engines_say_how_to_install(tmp_path: Path) -> None:
     model = tmp_path / "model.bin"
     with pytest.raises(EngineUnavailable, match="pip install pywhispercpp"):
         WhisperCppRecognizer(model)
-    with pytest.raises(EngineUnavailable, match="pip install kokoro-onnx"):
-        KokoroSynthesizer(model)
     with pytest.raises(VoiceError, match="unknown speech recognition engine"):
         create_recognizer("dragon")
 

@@ -58,7 +58,7 @@ def _load(path: Path) -> Audio:
 @click.pass_context
 @friendly_errors
 def transcribe_command(ctx: click.Context, audio_file: Path, as_json: bool) -> None:
-    """Write down what is said in a WAV file (any rate, mono or stereo)."""
+    """Write down what is said in an audio file: WAV, FLAC, Ogg/Opus or MP3, any rate."""
     rt = runtime(ctx)
     audio = _load(audio_file)
     recognizer = recognizer_for(rt)
@@ -121,7 +121,7 @@ def say(ctx: click.Context, text: tuple[str, ...], output: Path, voice: str | No
     "--input",
     "input_file",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Hear this WAV file instead of the microphone.",
+    help="Hear this audio file (WAV, FLAC, Ogg/Opus, MP3) instead of the microphone.",
 )
 @click.option(
     "--output",
@@ -140,7 +140,7 @@ def talk(
     verbose: bool,
     as_json: bool,
 ) -> None:
-    """Talk by voice: the microphone and speaker, or a WAV file in and a WAV file out.
+    """Talk by voice: the microphone and speaker, or an audio file in and a WAV file out.
 
     Speak over OS1 to interrupt it; only what you heard it say is remembered.
     """

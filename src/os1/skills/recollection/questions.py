@@ -64,6 +64,16 @@ NOW = re.compile(
     re.IGNORECASE,
 )
 PAST = re.compile(r"\b(?:before|used to|former|old|late|previous|first|originally)\b", re.I)
+# "My mother-in-law" is someone's mother; "my son in law" is someone's husband.
+IN_LAW = re.compile(r"(?i)\b(mother|father|sister|brother|son|daughter)[- ]in[- ]laws?(?:'s|’s)?\b")
+IN_LAW_IS = {
+    "mother": "mother",
+    "father": "father",
+    "sister": "sister",
+    "brother": "brother",
+    "son": "husband",
+    "daughter": "wife",
+}
 # Words a question uses to ask, which say nothing about what it is about.
 ASKING = frozenset(
     "who whom whose what whats which where wheres when how do does did is are was were am "
@@ -76,13 +86,23 @@ ASKING = frozenset(
 )
 
 
+# Words that say which or what kind ("my favourite café", "my little brother"), stemmed.
+MODIFIERS = frozenset(
+    stem(w)
+    for w in "favourite favorite little big older younger eldest oldest youngest new old "
+    "late future ex current former best usual first second last".split()
+)
+# Words that ask what the user likes, stemmed.
+LIKING = frozenset(
+    stem(w) for w in "like likes love loves best favourite favorite enjoy enjoys prefer".split()
+)
 # Verbs a question puts after its subject ("where does my mum live?").
 VERBS = frozenset(
     "live lives living work works working do does did go goes going like likes love loves "
     "call calls study studying learn learning play playing drive driving eat eats drink "
     "drinks teach teaches sing sings cook cooks support supports root listen listens make "
     "makes want wants need needs attend attends run runs use uses wear wears read reads "
-    "watch watches".split()
+    "watch watches born married".split()
 )
 CALENDAR = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april "
@@ -110,6 +130,9 @@ class Asked:
     wants: str  # "date", "name", "place" or "thing"
     now: bool  # "these days": the latest statement holds
     past: bool  # "before I retired": an earlier one may be meant
+    # For "my mother-in-law", "mother": the relation is said of someone else ("Jonas's
+    # mother, Birgitta"); for a son-in-law, "husband" ("Becky's husband").
+    in_law: str = ""
 
 
 def words(text: str) -> list[str]:
@@ -119,6 +142,11 @@ def words(text: str) -> list[str]:
     text = re.sub(r"\bi'm\b", "i am", text)
     text = re.sub(r"'s\b|s'(?=\s|$)", "", text)
     return re.findall(r"[^\W_]+(?:['-][^\W_]+)*", text)
+
+
+def _subject(found: list[str]) -> tuple[str, ...]:
+    """Only modifiers ("my favourite thing"): the question names no subject to hold to."""
+    return tuple(found) if any(t not in MODIFIERS for t in found) else ()
 
 
 def _named_thing(question: str) -> str:
@@ -189,6 +217,10 @@ def memory_question(text: str) -> Asked | None:
         plain,
         flags=re.IGNORECASE,
     )
+    plain = re.sub(IN_LAW, lambda m: f"{IN_LAW_IS[m.group(1).lower()]} in law", plain)
+    found_in_law = re.search(r"\b(\w+) in law\b", plain)
+    in_law = found_in_law.group(1).lower() if found_in_law else ""
+    plain = re.sub(r"\b(\w+) in law\b", r"\1", plain)
     said = words(plain)
     wants = (
         "date"
@@ -213,18 +245,22 @@ def memory_question(text: str) -> Asked | None:
                     break  # "my mum live": the subject is "mum"
                 window.append(stem(after))
             subject.extend(window)
-            if window and w != "the":
-                required.append(window[-1])
+            # The thing itself must be spoken of, not what is said of it: "my favourite
+            # thing" needs no "favourite", "my little brother" no "little".
+            named = [t for t in window if t not in MODIFIERS]
+            if named and w != "the":
+                required.append(named[-1])
     if wants == "name":
         head = _named_thing(plain)
     return Asked(
         question,
         tuple(t for t in terms if t),
-        tuple(t for t in dict.fromkeys(subject) if t in terms),
+        _subject([t for t in dict.fromkeys(subject) if t in terms]),
         head if wants == "name" and head in terms else "",
         tuple(t for t in dict.fromkeys(required) if t in terms),
         names,
         wants,
         bool(NOW.search(question)),
         bool(PAST.search(question)),
+        in_law,
     )
