@@ -122,6 +122,8 @@ def test_a_tampered_half_is_refused_and_nothing_is_kept(tmp_path: Path) -> None:
 
 
 def test_a_missing_package_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A half that is not there, then a package that is not installed: FAKE, the import
+    system is told part 2 is missing (a test cannot uninstall it)."""
     first, _ = package_data()
     with pytest.raises(EngineUnavailable, match=PACKAGES[0]):
         whisper_base_dir(tmp_path / "models", (first, tmp_path / "nowhere"))
