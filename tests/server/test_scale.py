@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -278,6 +279,37 @@ def test_least_recently_used_tenants_close_and_reopen_intact(
         assert server.state.tenants.open_count <= 2
         history = client.get("/v1/history", headers=server.auth("alice")).json()["turns"]
     assert [t["text"] for t in history if t["role"] == "user"] == ["alice here"]
+
+
+def test_a_socket_opens_the_users_memories_before_their_first_turn(home: Path) -> None:
+    backend = ScriptedBackend(["I'm here with you."])
+    server = gated_server(home, backend)
+    with TestClient(create_app(server.state)) as client:
+        set_up(client, server, "alice")
+        said = client.post(
+            "/v1/messages", json={"text": "I planted tomatoes"}, headers=server.auth("alice")
+        )
+        assert said.status_code == 200
+        account = server.state.accounts.authenticate(server.tokens["alice"])
+        assert account is not None
+        tenant = server.state.tenants.for_account(account)
+        tenant.reset_recall()  # as after a restart: nothing of hers is in memory
+        with client.websocket_connect("/v1/chat", headers=server.auth("alice")) as ws:
+            assert next_event(ws)["type"] == "hello"
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                with tenant.lock:
+                    companion = tenant._companion
+                if companion is not None:
+                    break
+                time.sleep(0.02)
+            assert companion is not None, "the socket did not open her companion"
+            retriever = companion.retriever
+            assert isinstance(retriever, HybridRetriever)
+            with tenant.lock:  # warmed under the tenant's lock: it has finished
+                assert len(retriever._index.turn_ids) >= 2  # her turn and the reply
+            ws.send_json({"type": "message", "text": "what did I plant?"})
+            assert until_done(ws)[-1]["type"] == "done"
 
 
 def test_a_recall_index_catches_up_with_rows_another_process_wrote(home: Path) -> None:

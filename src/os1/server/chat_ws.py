@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Any
 
 from starlette.routing import WebSocketRoute
@@ -25,6 +26,8 @@ from os1.server.conversation import error_event, event_json, stream_reply
 from os1.server.http import ApiError
 from os1.server.state import ServerState, authenticate, rate_limit, server_state
 from os1.server.tenancy import Tenant
+
+logger = logging.getLogger(__name__)
 
 # Close codes in the application range (4000-4999), named after their HTTP cousins.
 CLOSE_UNAUTHORIZED = 4401
@@ -99,6 +102,8 @@ async def chat(websocket: WebSocket) -> None:
     socket, tenant = accepted
     state = server_state(websocket)
     await socket.send({"type": "hello", "account": tenant.account.name})
+    # The user's memories are read while they type, not on their first turn.
+    asyncio.get_running_loop().run_in_executor(state.pool, tenant.warm).add_done_callback(_warmed)
     replying: asyncio.Task[None] | None = None
     cancel = CancelToken()
     state.presence.connected(tenant.account.id)
@@ -136,6 +141,12 @@ async def chat(websocket: WebSocket) -> None:
         cancel.cancel()
         if replying is not None and not replying.done():
             replying.cancel()
+
+
+def _warmed(future: asyncio.Future[None]) -> None:
+    # A failure here is the first turn's to report (it opens the same things): logged only.
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("could not open a user's memories ahead", exc_info=future.exception())
 
 
 async def _forward_notices(socket: Socket, hub: asyncio.Queue[dict[str, Any]]) -> None:

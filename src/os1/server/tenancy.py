@@ -278,6 +278,19 @@ class Tenant:
             self._turns = self._new_turns(companion)
         return self._turns
 
+    def warm(self) -> None:
+        """Open this user's store, companion and memory index ahead of their first turn
+        (their socket just opened), so that turn waits for none of it: under bench.load a
+        session's first turn, doing it all itself, took p95 258 ms against 101 ms for the
+        others. Skipped when a turn is already under way (it does the same)."""
+        with self.leased():
+            if not self.lock.acquire(blocking=False):
+                return
+            try:
+                self.turns().companion.retriever.warm()
+            finally:
+                self.lock.release()
+
     def voice_turns(self) -> tuple[TurnRunner, Store]:
         """A turn owner on its own connection to this user's database, for a voice session
         (which uses it from its own threads, outside ``lock``). Close the store after."""

@@ -71,6 +71,10 @@ class Retriever(Protocol):
         """At most ``k`` memories relevant to ``query``, best first; ``floor=False``: the
         ``k`` best whatever they score (for a skill that judges relevance itself)."""
 
+    def warm(self) -> None:
+        """Make ready now what the first question would wait for (a socket opened, nothing
+        asked yet)."""
+
 
 @dataclass(frozen=True)
 class Weights:
@@ -257,6 +261,10 @@ class HybridRetriever:
     ) -> list[Recollection]:
         hits = self.search(query, k, exclude_session=exclude_session, relevant_only=floor)
         return [Recollection(turn=t, score=s) for t, s in hits]
+
+    def warm(self) -> None:
+        """Read every memory into the index now, not on the first question."""
+        self._refresh()
 
     def expand(self, turn: Turn, around: int = 1) -> list[Turn]:
         """A recalled turn with ``around`` turns either side of it in its session: what
@@ -514,6 +522,9 @@ class KeywordRetriever:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    def warm(self) -> None:
+        """Nothing to make ready: the store's full-text index answers as it is."""
 
     def recall(
         self, query: str, k: int, exclude_session: int | None = None, floor: bool = True
