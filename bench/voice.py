@@ -51,8 +51,30 @@ SENTENCES = [
 ]
 
 
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen".split()
+)
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _number_words(number: int) -> list[str]:
+    """0-99 as the words a reference transcript writes ("21" is "twenty one")."""
+    if number < 20:
+        return [_UNITS[number]]
+    tens, units = divmod(number, 10)
+    return [_TENS[tens - 2]] + ([_UNITS[units]] if units else [])
+
+
 def normalise(text: str) -> list[str]:
-    return re.sub(r"[^\w\s']", " ", text.lower()).replace("_", " ").split()
+    """Lower case, no punctuation, and small numbers as words: Whisper writes "1, 2, 3"
+    for a reference's "ONE TWO THREE", which is no error (Whisper's own scoring
+    normalises numbers too)."""
+    words = re.sub(r"[^\w\s']", " ", text.lower()).replace("_", " ").split()
+    out: list[str] = []
+    for word in words:
+        out += _number_words(int(word)) if word.isdigit() and int(word) < 100 else [word]
+    return out
 
 
 def edit_distance(ref: list[str], hyp: list[str]) -> int:
