@@ -293,7 +293,8 @@ def test_a_socket_opens_the_users_memories_before_their_first_turn(home: Path) -
         account = server.state.accounts.authenticate(server.tokens["alice"])
         assert account is not None
         tenant = server.state.tenants.for_account(account)
-        tenant.reset_recall()  # as after a restart: nothing of hers is in memory
+        with tenant.lock:  # her turn's indexing is done, and then, as after a restart,
+            tenant.reset_recall()  # nothing of hers is in memory
         with client.websocket_connect("/v1/chat", headers=server.auth("alice")) as ws:
             assert next_event(ws)["type"] == "hello"
             deadline = time.monotonic() + 10
