@@ -107,6 +107,9 @@ async def stream_reply(
                     for event in coalesced(events, STREAM_FRAME_S):
                         if isinstance(event, ActionTaken):
                             acted = True
+                            # It may have set a reminder: look again, before the client
+                            # has its answer (and may ask what is due).
+                            tenant.events.next_due = None
                         if not isinstance(event, Started | Generated):
                             hand_over(event)
                         if isinstance(event, Done):
