@@ -149,7 +149,7 @@ def test_without_wordnet_nothing_is_a_kind(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("OS1_WORDNET", str(tmp_path / "missing"))
     kinds.wordnet.cache_clear()
     kinds._above.cache_clear()
-    kinds._kind_senses.cache_clear()
+    kinds._kind.cache_clear()
     try:
         assert kinds.wordnet() is None
         assert not kinds.is_kind_of("tabby", "cat")
@@ -157,7 +157,7 @@ def test_without_wordnet_nothing_is_a_kind(monkeypatch: pytest.MonkeyPatch, tmp_
         monkeypatch.delenv("OS1_WORDNET")
         kinds.wordnet.cache_clear()
         kinds._above.cache_clear()
-        kinds._kind_senses.cache_clear()
+        kinds._kind.cache_clear()
 
 
 @needs_wordnet

@@ -160,12 +160,14 @@ def _above(word: str) -> tuple[frozenset[int], frozenset[str]]:
 
 
 @lru_cache(maxsize=10_000)
-def _kind_senses(kind: str) -> frozenset[int]:
+def _kind(kind: str) -> tuple[str, frozenset[int]]:
+    """The lemma of ``kind`` and its first senses; ("", nothing) when WordNet lacks it or
+    it is too general to tell anything by."""
     net = wordnet()
     lemma = net.lemma(kind) if net else None
     if net is None or lemma is None or lemma in TOO_GENERAL:
-        return frozenset()
-    return frozenset(net.senses(lemma)[:KIND_SENSES])
+        return "", frozenset()
+    return lemma, frozenset(net.senses(lemma)[:KIND_SENSES])
 
 
 def is_kind_of(word: str, kind: str) -> bool:
@@ -173,10 +175,8 @@ def is_kind_of(word: str, kind: str) -> bool:
     drum of an instrument. The same word is not a kind of itself."""
     if len(word) < 3 or word.lower() == kind.lower():
         return False
-    senses = _kind_senses(kind.lower())
+    lemma, senses = _kind(kind.lower())
     if not senses:
         return False
     above, heads = _above(word.lower())
-    net = wordnet()
-    lemma = net.lemma(kind) if net else None
-    return not senses.isdisjoint(above) or (lemma is not None and lemma in heads)
+    return not senses.isdisjoint(above) or lemma in heads
