@@ -64,8 +64,13 @@ class SpeechDetector:
             chunk, self._buffer = self._buffer[:size], self._buffer[size:]
             at = self._buffer_at
             self._buffer_at += self.frame_s
-            out.append(AudioIn(chunk, at))
-            out.extend(self._judge(self.vad.speech_probability(chunk), at))
+            judged = self._judge(self.vad.speech_probability(chunk), at)
+            # Speech that starts began before this chunk (at the first voiced one): it
+            # goes first, so the turn detector never ends the turn on a chunk that the
+            # transcriber has already taken as speech resumed (then lost: on the shared
+            # speech set 2.5 s of one clip and 1.5 s of another went undecoded so).
+            starts = [f for f in judged if isinstance(f, SpeechStarted)]
+            out += [*starts, AudioIn(chunk, at), *(f for f in judged if f not in starts)]
         return out
 
     def _judge(self, probability: float, at: float) -> list[Frame]:
