@@ -180,6 +180,7 @@ class Os1Runner:
 
     def __init__(self, model_path: Path, threads: int) -> None:
         self.backend = EmbeddedBackend(model_path, context_window=N_CTX, threads=threads)
+        self.backend.load()  # loaded as the direct runner's model is, not in the first run
 
     def reset(self) -> None:
         self.backend._ctx.memory_seq_rm(0, 0, -1)

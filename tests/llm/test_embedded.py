@@ -65,8 +65,13 @@ def test_count_tokens_uses_the_real_tokenizer(embedded: EmbeddedBackend) -> None
 def test_a_file_that_is_not_a_model_is_explained(tmp_path: Path) -> None:
     bogus = tmp_path / "broken.gguf"
     bogus.write_bytes(b"GGUF" + b"\0" * 100)
+    backend = EmbeddedBackend(bogus)  # the model loads on first use
     with pytest.raises(BackendUnavailable, match="could not be loaded"):
-        EmbeddedBackend(bogus)
+        backend.load()
+    prompt = Prompt(completion="Hello", chat=(), stop=(), max_tokens=4, temperature=0.0)
+    with pytest.raises(BackendUnavailable, match="could not be loaded"):
+        list(backend.stream(prompt))
+    backend.close()  # nothing was loaded: nothing to close
     with pytest.raises(BackendUnavailable, match="does not exist"):
         EmbeddedBackend(tmp_path / "missing.gguf")
 
@@ -108,6 +113,55 @@ def test_first_run_then_ask_then_stored_turn(tmp_path: Path, model_path: Path) -
     assert len(history) == 2
     entry = history[-1]["persona"]["journal"][-1]["text"]
     assert entry.startswith("Today Theodore ") and entry[-1] in ".!?"
+
+
+def test_the_model_is_loaded_only_when_a_turn_needs_it(
+    tmp_path: Path, model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn a local intent answers never waits for the model to load."""
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    os.link(model_path, home / "models" / BUNDLED_MODEL_FILE)
+    assert _os1(home, "setup", "--yes", "--name", "Theodore").returncode == 0
+    monkeypatch.setenv("OS1_HOME", str(home))
+    monkeypatch.setenv("OS1_MODEL_BACKEND", "embedded")
+    from os1.cli.runtime import Runtime
+    from os1.mind.events import Done
+
+    rt = Runtime()
+    try:
+        turns = rt.turns()
+        backend = rt.backend
+        assert isinstance(backend, EmbeddedBackend) and not backend.loaded
+        done = [e for e in turns.run("What is your name?") if isinstance(e, Done)]
+        assert done and done[0].reply.strip()
+        assert not backend.loaded  # the name came from the persona, not from the model
+        done = [e for e in turns.run("I had a long day at work.") if isinstance(e, Done)]
+        assert done and backend.loaded
+    finally:
+        rt.close()
+
+
+def test_preload_loads_through_the_gate_and_leaves_errors_to_the_turn(
+    tmp_path: Path, model_path: Path
+) -> None:
+    from os1.llm.base import preload
+    from os1.llm.gate import GatedBackend, ModelGate
+
+    backend = EmbeddedBackend(model_path, context_window=512)
+    try:
+        preload(GatedBackend(backend, ModelGate(1, 4)))
+        assert backend.loaded
+    finally:
+        backend.close()
+    assert not backend.loaded
+    bogus = tmp_path / "broken.gguf"
+    bogus.write_bytes(b"GGUF" + b"\0" * 100)
+    broken = EmbeddedBackend(bogus)
+    preload(broken)  # no error here: the turn that needs the model reports it
+    assert not broken.loaded
+    with pytest.raises(BackendUnavailable, match="could not be loaded"):
+        broken.load()
 
 
 LOCOMO = ROOT.parent / "shared" / "benchdata" / "locomo" / "locomo-dev.json"

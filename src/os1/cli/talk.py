@@ -12,7 +12,7 @@ from rich.text import Text
 from os1.cli.common import console, errors, friendly_errors, print_error, print_json, runtime
 from os1.cli.runtime import Runtime
 from os1.domain import Role, TurnStatus
-from os1.llm.base import BackendError
+from os1.llm.base import BackendError, preload_in_background
 from os1.mind import onboarding
 from os1.mind.events import (
     ActionTaken,
@@ -175,6 +175,7 @@ def chat(ctx: click.Context) -> None:
         run_onboarding(rt, _interactive_answers())
     with console.status("Waking up…"):
         turns = rt.turns()
+    preload_in_background(turns.companion.backend)  # while the user types
     user = turns.companion.profile.name
     console.print(Text("Ctrl-C stops a reply. /bye or Ctrl-D ends the conversation.", "dim"))
     try:

@@ -14,6 +14,7 @@ from rich.text import Text
 from os1.cli.common import console, errors, friendly_errors, print_json, runtime
 from os1.cli.runtime import Runtime
 from os1.cli.talk import show_notice
+from os1.llm.base import preload_in_background
 from os1.mind import assembly
 from os1.mind.turn import TurnRunner
 from os1.mind.voice_conversation import VoiceConversation
@@ -148,6 +149,7 @@ def talk(
     if (input_file is None) != (output_file is None):
         raise VoiceError("Give both --input and --output, or neither (microphone and speaker).")
     turns = rt.turns()
+    preload_in_background(turns.companion.backend)  # while the voice loads
     synthesizer = synthesizer_for(rt)
     if input_file is None or output_file is None:
         from os1.cli.live import talk_live

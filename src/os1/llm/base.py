@@ -10,6 +10,7 @@ one exactly when what they wrap is, so the answer is always true to the model be
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Generator, Iterator
 from typing import Protocol, runtime_checkable
@@ -68,6 +69,20 @@ class ToolBackend(LLMBackend, Protocol):
         ``stream``: calls after a stop are not yielded, nor are calls left incomplete by a
         cancel.
         """
+
+
+def preload(backend: LLMBackend) -> None:
+    """Load a model that loads on first use (the embedded one) now, as a session opens, so
+    the first turn the model answers does not wait ~0.55 s for it. A model that cannot be
+    loaded is left for that turn to report, where the user sees it."""
+    load = getattr(backend, "load", None)
+    if callable(load):
+        with contextlib.suppress(BackendError):
+            load()
+
+
+def preload_in_background(backend: LLMBackend) -> None:
+    threading.Thread(target=preload, args=(backend,), name="os1-model-load", daemon=True).start()
 
 
 class StopScanner:

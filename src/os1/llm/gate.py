@@ -249,6 +249,12 @@ class GatedBackend:
         self.name = inner.name
         self.context_window = inner.context_window
 
+    def load(self) -> None:
+        """Load the model behind the gate now (see ``base.preload``); takes no slot."""
+        load = getattr(self.inner, "load", None)
+        if callable(load):
+            load()
+
     def stream(self, prompt: Prompt, cancel: CancelToken | None = None) -> Iterator[str]:
         if getattr(_local, "holding", False):
             return self.inner.stream(prompt, cancel)

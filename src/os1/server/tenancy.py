@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from os1.domain import Turn
-from os1.llm.base import LLMBackend
+from os1.llm.base import LLMBackend, preload
 from os1.llm.gate import GatedBackend, ModelGate
 from os1.llm.registry import create_backend
 from os1.memory.ingest import Memorizer
@@ -282,12 +282,15 @@ class Tenant:
         """Open this user's store, companion and memory index ahead of their first turn
         (their socket just opened), so that turn waits for none of it: under bench.load a
         session's first turn, doing it all itself, took p95 258 ms against 101 ms for the
-        others. Skipped when a turn is already under way (it does the same)."""
+        others. The embedded model is loaded too, if no one has yet. Skipped when a turn
+        is already under way (it does the same)."""
         with self.leased():
             if not self.lock.acquire(blocking=False):
                 return
             try:
-                self.turns().companion.retriever.warm()
+                companion = self.turns().companion
+                companion.retriever.warm()
+                preload(companion.backend)  # one model for all: loaded by the first socket
             finally:
                 self.lock.release()
 

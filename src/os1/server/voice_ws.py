@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from os1.llm.base import preload_in_background
 from os1.mind.voice_conversation import VoiceConversation
 from os1.server.chat_ws import Socket, accept, receive
 from os1.server.http import ApiError, message_for, status_for
@@ -71,6 +72,7 @@ async def voice(websocket: WebSocket) -> None:
     try:
         engines = state.voice_engines
         turns, store = await run_in_threadpool(tenant.voice_turns)
+        preload_in_background(turns.companion.backend)  # while the voice engines load
         synthesizer = await run_in_threadpool(engines.synthesizer, turns.companion.persona.voice)
         recognizer, vad = await run_in_threadpool(lambda: (engines.recognizer(), engines.vad()))
     except Exception as exc:
