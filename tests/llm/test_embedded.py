@@ -198,3 +198,16 @@ def test_locomo_recall_on_one_real_conversation(tmp_path: Path) -> None:
     assert set(report["by_category"]) == {"multi-hop", "temporal", "open-domain", "single-hop"}
     ours, bm25 = report["overall"]["recall@10"], report["baseline_bm25"]["overall"]["recall@10"]
     assert ours >= 0.75 and ours > bm25 + 0.1
+
+
+def test_two_first_runs_at_once_both_get_the_model(tmp_path: Path) -> None:
+    """Two processes assembling the bundled model at once (two evals, a server and a chat)
+    each write their own partial file: neither renames the other's away."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from os1.llm.embedded import bundled_model_path
+
+    with ThreadPoolExecutor(2) as pool:
+        paths = list(pool.map(lambda _: bundled_model_path(tmp_path), range(2)))
+    assert paths[0] == paths[1] == tmp_path / BUNDLED_MODEL_FILE
+    assert [p.name for p in tmp_path.iterdir()] == [BUNDLED_MODEL_FILE]

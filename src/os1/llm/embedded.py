@@ -37,10 +37,15 @@ def bundled_model_path(models_dir: Path) -> Path:
             "or point model.path at a GGUF file: os1 model use /path/to/model.gguf"
         ) from None
     models_dir.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
     # assemble() checks the sha256, and the rename makes a half-written file impossible.
-    bundle.assemble(partial, overwrite=True)
-    partial.replace(target)
+    # The partial file is this process's own: two first runs at once (two evals, a server
+    # and a chat) each assemble and rename, and the second rename replaces an equal file.
+    partial = target.with_name(f"{target.stem}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        bundle.assemble(partial, overwrite=True)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 
