@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import resource
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -340,6 +341,7 @@ def prepare_process_for_serving() -> None:
     """
     gc.freeze()
     gc.set_threshold(50_000, 50, 1000)
+    gc.callbacks.append(_log_slow_collections)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = hard if hard != resource.RLIM_INFINITY else 1_048_576
     if soft != resource.RLIM_INFINITY and soft < wanted:
@@ -347,6 +349,27 @@ def prepare_process_for_serving() -> None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
         except (ValueError, OSError):  # the system caps it lower: tenants fit what it allows
             logger.info("could not raise the open-files limit above %d", soft)
+
+
+_collection_began = 0.0
+SLOW_COLLECTION_S = 0.05
+
+
+def _log_slow_collections(phase: str, info: dict[str, int]) -> None:
+    """Log a garbage collection that stalled the process: every reply in flight waited
+    for it, so it is where a latency spike under load is looked for first."""
+    global _collection_began
+    if phase == "start":
+        _collection_began = time.perf_counter()
+        return
+    took = time.perf_counter() - _collection_began
+    if took >= SLOW_COLLECTION_S:
+        logger.warning(
+            "garbage collection of generation %d took %.0f ms (%d collected)",
+            info.get("generation", -1),
+            took * 1000,
+            info.get("collected", 0),
+        )
 
 
 def serve(options: Options, host: str, port: int, workers: int = 1) -> None:
